@@ -1,0 +1,375 @@
+//! The embedded adapter: one SQLite file (WAL mode), shared safely by several processes — the
+//! `lakeplane dev` server and its worker processes.
+//!
+//! Writes run in `BEGIN IMMEDIATE` transactions so that a version check and the write that depends on
+//! it happen under one lock; readers are never blocked (WAL). Calls run on Tokio's blocking pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::{
+    check_transaction, clamp_limit, Cursor, Index, IndexEntry, Item, Key, Page, StateStore,
+    StoreError, StoreResult,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    ver INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    c_pk TEXT, c_sk TEXT,
+    p_pk TEXT, p_sk TEXT,
+    due_at INTEGER,
+    alias TEXT UNIQUE,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_collection ON items (c_pk, c_sk, pk, sk) WHERE c_pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_parent ON items (p_pk, p_sk, pk, sk) WHERE p_pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_due ON items (due_at) WHERE due_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
+";
+
+const COLUMNS: &str = "pk, sk, ver, body, c_pk, c_sk, p_pk, p_sk, due_at, alias";
+
+/// State in a SQLite file.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn sql_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            StoreError::Throttled(e.to_string())
+        }
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+fn read_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
+    let entry = |p: Option<String>, s: Option<String>| match (p, s) {
+        (Some(p), Some(s)) => Some(IndexEntry::new(p, s)),
+        _ => None,
+    };
+    Ok(Item {
+        key: Key::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
+        version: row.get::<_, i64>(2)?.max(0) as u64,
+        body: row.get(3)?,
+        collection: entry(row.get(4)?, row.get(5)?),
+        parent: entry(row.get(6)?, row.get(7)?),
+        due_at: row.get(8)?,
+        alias: row.get(9)?,
+    })
+}
+
+fn write_item(
+    conn: &Connection,
+    item: &Item,
+    version: u64,
+    insert: bool,
+) -> rusqlite::Result<usize> {
+    let sql = if insert {
+        "INSERT INTO items (pk, sk, ver, body, c_pk, c_sk, p_pk, p_sk, due_at, alias) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    } else {
+        "UPDATE items SET ver = ?3, body = ?4, c_pk = ?5, c_sk = ?6, p_pk = ?7, p_sk = ?8, \
+         due_at = ?9, alias = ?10 WHERE pk = ?1 AND sk = ?2"
+    };
+    conn.execute(
+        sql,
+        params![
+            item.key.pk,
+            item.key.sk,
+            version as i64,
+            item.body,
+            item.collection.as_ref().map(|e| &e.partition),
+            item.collection.as_ref().map(|e| &e.sort),
+            item.parent.as_ref().map(|e| &e.partition),
+            item.parent.as_ref().map(|e| &e.sort),
+            item.due_at,
+            item.alias,
+        ],
+    )
+}
+
+fn stored_version(conn: &Connection, key: &Key) -> rusqlite::Result<Option<u64>> {
+    conn.query_row(
+        "SELECT ver FROM items WHERE pk = ?1 AND sk = ?2",
+        params![key.pk, key.sk],
+        |r| r.get::<_, i64>(0),
+    )
+    .optional()
+    .map(|v| v.map(|v| v.max(0) as u64))
+}
+
+impl EmbeddedStore {
+    /// Opens (and creates if needed) the database file.
+    pub async fn open(path: impl AsRef<Path>) -> StoreResult<EmbeddedStore> {
+        let path = path.as_ref().to_path_buf();
+        let p = path.clone();
+        let conn = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
+            if let Some(dir) = p.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
+            }
+            let conn = Connection::open(&p).map_err(sql_err)?;
+            conn.busy_timeout(Duration::from_secs(10))
+                .map_err(sql_err)?;
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(sql_err)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(sql_err)?;
+            conn.execute_batch(SCHEMA).map_err(sql_err)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        Ok(EmbeddedStore {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        })
+    }
+
+    async fn with<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Unavailable("state database lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+}
+
+#[async_trait]
+impl StateStore for EmbeddedStore {
+    async fn insert(&self, items: Vec<Item>) -> StoreResult<()> {
+        check_transaction(&items)?;
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            for item in &items {
+                if stored_version(&tx, &item.key).map_err(sql_err)?.is_some() {
+                    return Err(StoreError::AlreadyExists(item.key.to_string()));
+                }
+                if let Err(e) = write_item(&tx, item, 1, true) {
+                    return Err(match &e {
+                        rusqlite::Error::SqliteFailure(f, _)
+                            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                        {
+                            StoreError::AlreadyExists(format!("alias of {}", item.key))
+                        }
+                        _ => sql_err(e),
+                    });
+                }
+            }
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn get(&self, key: &Key) -> StoreResult<Item> {
+        let key = key.clone();
+        self.with(move |conn| {
+            conn.query_row(
+                &format!("SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"),
+                params![key.pk, key.sk],
+                read_item,
+            )
+            .optional()
+            .map_err(sql_err)?
+            .ok_or_else(|| StoreError::NotFound(key.to_string()))
+        })
+        .await
+    }
+
+    async fn replace(&self, item: Item, expected_version: u64) -> StoreResult<u64> {
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            match stored_version(&tx, &item.key).map_err(sql_err)? {
+                None => return Err(StoreError::NotFound(item.key.to_string())),
+                Some(v) if v != expected_version => {
+                    return Err(StoreError::Conflict(format!(
+                        "{} is at version {v}, not {expected_version}",
+                        item.key
+                    )))
+                }
+                Some(_) => {}
+            }
+            let next = expected_version + 1;
+            write_item(&tx, &item, next, false).map_err(sql_err)?;
+            tx.commit().map_err(sql_err)?;
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &Key, expected_version: Option<u64>) -> StoreResult<()> {
+        let key = key.clone();
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            match (
+                stored_version(&tx, &key).map_err(sql_err)?,
+                expected_version,
+            ) {
+                (None, _) => return Err(StoreError::NotFound(key.to_string())),
+                (Some(v), Some(e)) if v != e => {
+                    return Err(StoreError::Conflict(format!(
+                        "{key} is at version {v}, not {e}"
+                    )))
+                }
+                _ => {}
+            }
+            tx.execute(
+                "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+                params![key.pk, key.sk],
+            )
+            .map_err(sql_err)?;
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn query_partition(&self, pk: &str) -> StoreResult<Vec<Item>> {
+        let pk = pk.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM items WHERE pk = ?1 ORDER BY sk"
+                ))
+                .map_err(sql_err)?;
+            let rows = stmt.query_map(params![pk], read_item).map_err(sql_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        index: Index,
+        partition: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> StoreResult<Page> {
+        let limit = clamp_limit(limit);
+        let cursor = after.map(Cursor::decode).transpose()?;
+        let (ipk, isk) = match index {
+            Index::Collection => ("c_pk", "c_sk"),
+            Index::Parent => ("p_pk", "p_sk"),
+        };
+        let partition = partition.to_string();
+        self.with(move |conn| {
+            let (s, p, k) = cursor
+                .map(|c| (c.sort, c.pk, c.sk))
+                .unwrap_or_else(|| (String::new(), String::new(), String::new()));
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM items WHERE {ipk} = ?1 AND ({isk}, pk, sk) > (?2, ?3, ?4) \
+                     ORDER BY {isk}, pk, sk LIMIT ?5"
+                ))
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map(params![partition, s, p, k, (limit + 1) as i64], read_item)
+                .map_err(sql_err)?;
+            let mut items = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)?;
+            let next = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(|last| {
+                    let sort = match index {
+                        Index::Collection => last.collection.as_ref(),
+                        Index::Parent => last.parent.as_ref(),
+                    }
+                    .map(|e| e.sort.clone())
+                    .unwrap_or_default();
+                    Cursor {
+                        sort,
+                        pk: last.key.pk.clone(),
+                        sk: last.key.sk.clone(),
+                    }
+                    .encode()
+                })
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> StoreResult<Vec<Item>> {
+        let limit = clamp_limit(limit);
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM items WHERE due_at IS NOT NULL AND due_at <= ?1 \
+                     ORDER BY due_at LIMIT ?2"
+                ))
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map(params![now, limit as i64], read_item)
+                .map_err(sql_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn get_by_alias(&self, alias: &str) -> StoreResult<Item> {
+        let alias = alias.to_string();
+        self.with(move |conn| {
+            conn.query_row(
+                &format!("SELECT {COLUMNS} FROM items WHERE alias = ?1"),
+                params![alias],
+                read_item,
+            )
+            .optional()
+            .map_err(sql_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("alias {alias}")))
+        })
+        .await
+    }
+
+    async fn increment(&self, counter: &str, by: u64) -> StoreResult<u64> {
+        let counter = counter.to_string();
+        self.with(move |conn| {
+            conn.query_row(
+                "INSERT INTO counters (name, n) VALUES (?1, ?2) \
+                 ON CONFLICT (name) DO UPDATE SET n = n + excluded.n RETURNING n",
+                params![counter, by as i64],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .map_err(sql_err)
+        })
+        .await
+    }
+}

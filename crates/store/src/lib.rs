@@ -1,0 +1,300 @@
+//! The state store port: versioned JSON documents with conditional writes, and its adapters.
+//!
+//! Every piece of control-plane state (jobs, runs, task runs, queries, tokens, id counters) is an
+//! [`Item`]: a document under a two-part [`Key`] with a version number. Every change is conditional on
+//! the version the writer read, so two writers racing on the same transition cannot both win: one gets
+//! [`StoreError::Conflict`] and reads again. Items can also be placed in up to two sorted listings
+//! ([`Index`]), in the due-time queue that workers claim from, and under an alias for lookups by a
+//! second id.
+//!
+//! Adapters: [`embedded::EmbeddedStore`] (SQLite, for `lakeplane dev`; several processes may share one
+//! file) and [`dynamodb::DynamoStore`] (one DynamoDB table, for AWS). One conformance suite
+//! (`tests/it`) runs against both.
+//!
+//! ```no_run
+//! # async fn demo() -> lakeplane_store::StoreResult<()> {
+//! use lakeplane_store::{embedded::EmbeddedStore, Item, Key, StateStore};
+//! let store = EmbeddedStore::open("/tmp/state.db").await?;
+//! let key = Key::new("JOB#1", "JOB");
+//! store.insert(vec![Item::new(key.clone(), r#"{"name":"j"}"#)]).await?;
+//! let item = store.get(&key).await?;
+//! store.replace(Item { body: r#"{"name":"k"}"#.into(), ..item.clone() }, item.version).await?;
+//! # Ok(()) }
+//! ```
+
+#![cfg_attr(not(any(feature = "embedded", feature = "dynamodb")), allow(dead_code))]
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+#[cfg(feature = "embedded")]
+pub mod embedded;
+
+/// What a store operation can fail with. Adapters map their backend's errors to these.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// The item changed since it was read (its version differs), or a transaction collided.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend kept throttling after the retries ran out.
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// The backend could not be reached or failed.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A request the store cannot serve (too many items in a transaction, a bad page token).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+/// The store's result alias.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An item's key: a partition and a sort key. Items that share a partition are read together by
+/// [`StateStore::query_partition`] (a run and its task runs).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Key {
+        Key {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.pk, self.sk)
+    }
+}
+
+/// The two sorted listings an item may appear in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    /// All items of a kind (all jobs, all runs, all queries).
+    Collection,
+    /// Items that belong to a parent (the runs of one job).
+    Parent,
+}
+
+/// An item's place in a listing: which list, and where in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub partition: String,
+    pub sort: String,
+}
+
+impl IndexEntry {
+    pub fn new(partition: impl Into<String>, sort: impl Into<String>) -> IndexEntry {
+        IndexEntry {
+            partition: partition.into(),
+            sort: sort.into(),
+        }
+    }
+}
+
+/// A stored document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub key: Key,
+    /// Set by the store: 1 on insert, +1 on every replace. Ignored on input.
+    pub version: u64,
+    /// The document, as JSON text.
+    pub body: String,
+    pub collection: Option<IndexEntry>,
+    pub parent: Option<IndexEntry>,
+    /// Epoch milliseconds at which the item becomes due in the work queue; `None` keeps it out.
+    pub due_at: Option<i64>,
+    /// A second, unique name to look the item up by ([`StateStore::get_by_alias`]).
+    pub alias: Option<String>,
+}
+
+impl Item {
+    pub fn new(key: Key, body: impl Into<String>) -> Item {
+        Item {
+            key,
+            version: 0,
+            body: body.into(),
+            collection: None,
+            parent: None,
+            due_at: None,
+            alias: None,
+        }
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Pass back as `after` for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// The most items [`StateStore::insert`] writes in one transaction (DynamoDB's limit).
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+/// The largest page [`StateStore::list`] returns.
+pub const MAX_PAGE: usize = 1000;
+
+/// The state store port.
+///
+/// Contract, for every adapter:
+/// - Reads of a single item and of a partition are strongly consistent: a reader sees every write that
+///   completed before it started. Listings and alias lookups may lag by a moment (DynamoDB GSIs).
+/// - Writes are atomic per call; `insert` of several items is all-or-nothing.
+#[async_trait]
+pub trait StateStore: Send + Sync + 'static {
+    /// Writes new items, all or none, each at version 1.
+    /// Errors: `AlreadyExists` if any key exists (nothing is written); `Invalid` above
+    /// [`MAX_TRANSACTION_ITEMS`].
+    async fn insert(&self, items: Vec<Item>) -> StoreResult<()>;
+
+    /// Reads one item. Errors: `NotFound`.
+    async fn get(&self, key: &Key) -> StoreResult<Item>;
+
+    /// Replaces an item if its stored version is `expected_version`; returns the new version.
+    /// Errors: `Conflict` if the version differs, `NotFound` if there is no such item.
+    async fn replace(&self, item: Item, expected_version: u64) -> StoreResult<u64>;
+
+    /// Deletes an item, if `expected_version` is given only at that version.
+    /// Errors: `NotFound`; `Conflict` if the version differs.
+    async fn delete(&self, key: &Key, expected_version: Option<u64>) -> StoreResult<()>;
+
+    /// All items of a partition, in sort-key order (strongly consistent).
+    async fn query_partition(&self, pk: &str) -> StoreResult<Vec<Item>>;
+
+    /// A page of a listing, in ascending sort order, starting after the cursor `after`.
+    /// `limit` is clamped to 1..=[`MAX_PAGE`]. Errors: `Invalid` for a malformed cursor.
+    async fn list(
+        &self,
+        index: Index,
+        partition: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> StoreResult<Page>;
+
+    /// Up to `limit` items whose `due_at` is at or before `now`, earliest first.
+    async fn due(&self, now: i64, limit: usize) -> StoreResult<Vec<Item>>;
+
+    /// The item with this alias. Errors: `NotFound`.
+    async fn get_by_alias(&self, alias: &str) -> StoreResult<Item>;
+
+    /// Adds `by` to a named counter (created at 0) atomically and returns the new value.
+    async fn increment(&self, counter: &str, by: u64) -> StoreResult<u64>;
+}
+
+/// A listing cursor: where the last item of a page sits. Opaque to callers (base64url JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Cursor {
+    #[serde(rename = "s")]
+    pub sort: String,
+    #[serde(rename = "p")]
+    pub pk: String,
+    #[serde(rename = "k")]
+    pub sk: String,
+}
+
+impl Cursor {
+    pub(crate) fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    pub(crate) fn decode(token: &str) -> StoreResult<Cursor> {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| StoreError::Invalid(format!("malformed page token '{token}'")))
+    }
+}
+
+pub(crate) fn clamp_limit(limit: usize) -> usize {
+    limit.clamp(1, MAX_PAGE)
+}
+
+pub(crate) fn check_transaction(items: &[Item]) -> StoreResult<()> {
+    if items.len() > MAX_TRANSACTION_ITEMS {
+        return Err(StoreError::Invalid(format!(
+            "a transaction may write at most {MAX_TRANSACTION_ITEMS} items, got {}",
+            items.len()
+        )));
+    }
+    let mut keys: Vec<&Key> = items.iter().map(|i| &i.key).collect();
+    keys.sort();
+    if keys.windows(2).any(|w| w[0] == w[1]) {
+        return Err(StoreError::Invalid(
+            "a transaction names one key twice".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Attribute names and index names of the one-table design, shared by the DynamoDB adapter and the
+/// CloudFormation template (see `infra/dynamodb-table.md`).
+pub mod schema {
+    pub const PK: &str = "pk";
+    pub const SK: &str = "sk";
+    pub const VERSION: &str = "ver";
+    pub const BODY: &str = "body";
+    pub const COLLECTION_PK: &str = "c_pk";
+    pub const COLLECTION_SK: &str = "c_sk";
+    pub const PARENT_PK: &str = "p_pk";
+    pub const PARENT_SK: &str = "p_sk";
+    /// Every due item carries the same queue partition value, so one query finds what is due.
+    pub const QUEUE_PK: &str = "q_pk";
+    pub const QUEUE_PARTITION: &str = "DUE";
+    pub const DUE_AT: &str = "due_at";
+    pub const ALIAS: &str = "alias";
+    pub const COUNTER: &str = "n";
+
+    pub const COLLECTION_INDEX: &str = "collection";
+    pub const PARENT_INDEX: &str = "parent";
+    pub const QUEUE_INDEX: &str = "queue";
+    pub const ALIAS_INDEX: &str = "alias";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = Cursor {
+            sort: "0001".into(),
+            pk: "JOB#1".into(),
+            sk: "JOB".into(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        assert!(matches!(Cursor::decode("%%%"), Err(StoreError::Invalid(_))));
+        assert!(matches!(
+            Cursor::decode("aGVsbG8"),
+            Err(StoreError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn transactions_are_bounded() {
+        let items: Vec<Item> = (0..101)
+            .map(|i| Item::new(Key::new(format!("P{i}"), "S"), "{}"))
+            .collect();
+        assert!(check_transaction(&items).is_err());
+        let dup = vec![
+            Item::new(Key::new("P", "S"), "{}"),
+            Item::new(Key::new("P", "S"), "{}"),
+        ];
+        assert!(check_transaction(&dup).is_err());
+    }
+}
