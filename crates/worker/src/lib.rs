@@ -1,1 +1,201 @@
-//! placeholder
+//! The task worker. It claims due task runs through the control plane (and so through the state store
+//! port, never a database of its own), holds each under a lease renewed by heartbeats, runs its SQL on
+//! the engine, and records the outcome. Several tasks run at once, up to `slots`.
+//!
+//! If a worker dies, its leases stop being renewed; once one expires the task is due again and
+//! another worker claims it and runs it from the start. A worker that finds its lease taken over
+//! drops its work without recording anything, so only the current holder's outcome counts.
+//!
+//! ```no_run
+//! # async fn demo(control: lakeplane_control::Control, engine: lakeplane_engine::Engine) {
+//! use lakeplane_worker::{Worker, WorkerConfig};
+//! let worker = Worker::new(control, engine, WorkerConfig::new("worker-1"));
+//! worker.run(std::future::pending::<()>()).await;
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lakeplane_control::{Claim, Control, ControlError, Heartbeat};
+use lakeplane_core::job::SqlSource;
+use lakeplane_core::run::{TaskOutput, TaskResult};
+use lakeplane_engine::Engine;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+/// How a worker behaves.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// This worker's name in leases and logs; unique among live workers.
+    pub id: String,
+    /// Tasks run at once.
+    pub slots: usize,
+    /// How long a claim lasts without a heartbeat.
+    pub lease: Duration,
+    /// How often a running task's lease is renewed (well under `lease`).
+    pub heartbeat: Duration,
+    /// How long to wait before looking again when nothing is due.
+    pub poll: Duration,
+}
+
+impl WorkerConfig {
+    pub fn new(id: impl Into<String>) -> WorkerConfig {
+        WorkerConfig {
+            id: id.into(),
+            slots: 4,
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(5),
+            poll: Duration::from_millis(100),
+        }
+    }
+}
+
+/// A worker over one control plane and one engine.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    control: Control,
+    engine: Engine,
+    config: WorkerConfig,
+}
+
+/// How one task's execution ended, from the worker's side.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Executed {
+    /// Recorded with this result.
+    Recorded(TaskResult),
+    /// Another worker holds the task now; nothing was recorded.
+    LeaseLost,
+}
+
+impl Worker {
+    pub fn new(control: Control, engine: Engine, config: WorkerConfig) -> Worker {
+        Worker {
+            control,
+            engine,
+            config,
+        }
+    }
+
+    /// Claims and runs tasks until `shutdown` completes; tasks already running are left to their
+    /// leases (another worker takes them over if this process ends).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tracing::info!(worker = %self.config.id, slots = self.config.slots, "worker started");
+        let slots = Arc::new(Semaphore::new(self.config.slots.max(1)));
+        let lease_ms = self.config.lease.as_millis() as i64;
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                _ = &mut shutdown => break,
+                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            };
+            match self.control.claim_next(&self.config.id, lease_ms).await {
+                Ok(Some(claim)) => {
+                    let me = self.clone();
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        me.execute(claim).await;
+                    });
+                }
+                Ok(None) => {
+                    drop(permit);
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(self.config.poll) => {}
+                    }
+                }
+                Err(e) => {
+                    drop(permit);
+                    tracing::warn!(error = %e, "claiming failed; retrying");
+                    tokio::time::sleep(self.config.poll * 5).await;
+                }
+            }
+        }
+        tracing::info!(worker = %self.config.id, "worker stopping");
+    }
+
+    /// Runs one claimed task to its end and records the outcome.
+    pub async fn execute(&self, mut claim: Claim) -> Executed {
+        let span = tracing::info_span!("task", run_id = %claim.task.parent_run_id,
+            task_run_id = %claim.task.run_id, task_key = %claim.task.key(), worker = %self.config.id);
+        async move {
+            tracing::info!("task started");
+            let lease_ms = self.config.lease.as_millis() as i64;
+            let snapshot = claim.clone();
+            let work = self.run_sql(&snapshot);
+            tokio::pin!(work);
+            let mut beat = tokio::time::interval(self.config.heartbeat);
+            beat.tick().await;
+            let outcome = loop {
+                tokio::select! {
+                    r = &mut work => break r,
+                    _ = beat.tick() => match self.control.heartbeat(&mut claim, lease_ms).await {
+                        Ok(Heartbeat::Continue) => {}
+                        Ok(Heartbeat::Cancel) => break Err((TaskResult::Canceled, "Run was cancelled".to_string())),
+                        Err(ControlError::LeaseLost(m)) => {
+                            tracing::warn!(reason = %m, "lease lost; dropping the task");
+                            return Executed::LeaseLost;
+                        }
+                        // A missed heartbeat is survivable while the lease lasts.
+                        Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                    },
+                }
+            };
+            let (result, message, output) = match outcome {
+                Ok(out) => (TaskResult::Success, String::new(), Some(out)),
+                Err((result, message)) => (result, message, None),
+            };
+            match self.control.complete(claim, result, message, output).await {
+                Ok(()) => Executed::Recorded(result),
+                Err(ControlError::LeaseLost(m)) => {
+                    tracing::warn!(reason = %m, "lease lost before completion; outcome dropped");
+                    Executed::LeaseLost
+                }
+                Err(e) => {
+                    // The lease will expire and another worker will run the task again.
+                    tracing::error!(error = %e, "could not record the task's outcome");
+                    Executed::LeaseLost
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Loads the task's SQL, fills in parameters, and runs it.
+    async fn run_sql(&self, claim: &Claim) -> Result<TaskOutput, (TaskResult, String)> {
+        let failed = |m: String| (TaskResult::Failed, m);
+        let Some(sql_task) = &claim.task.task.sql_task else {
+            return Err(failed("the task has no sql_task".into()));
+        };
+        let text = match sql_task.source().map_err(|e| failed(e.to_string()))? {
+            SqlSource::Query(id) => self
+                .control
+                .get_query(id)
+                .await
+                .map(|q| q.query_text)
+                .map_err(|e| failed(e.to_string()))?,
+            SqlSource::File(path) => self
+                .engine
+                .read_sql_file(path)
+                .await
+                .map_err(|e| failed(format!("cannot read SQL file: {e}")))?,
+        };
+        let mut params: BTreeMap<String, String> = claim.job_parameters.clone();
+        params.extend(sql_task.parameters.clone());
+        let sql = lakeplane_core::params::substitute(&text, &params)
+            .map_err(|e| failed(e.to_string()))?;
+        let out = self
+            .engine
+            .execute(&sql)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        Ok(TaskOutput {
+            statements: out.statements,
+            rows: out.rows,
+            sample: out.sample,
+        })
+    }
+}

@@ -11,7 +11,7 @@ fn engine() -> (Engine, tempfile::TempDir) {
 }
 
 fn trips_csv() -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/trips.csv");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/trips.csv");
     p.canonicalize().unwrap().to_string_lossy().into_owned()
 }
 

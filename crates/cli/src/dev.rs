@@ -1,0 +1,121 @@
+//! `lakeplane dev`: the API in this process, workers as child processes, all state in one data directory.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use lakeplane_api::{router, AppState};
+use tokio::process::{Child, Command};
+
+#[derive(clap::Args)]
+pub struct DevArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The data directory: state.db (the embedded state store) and warehouse/ (Delta tables).
+    #[arg(long, default_value = ".lakeplane")]
+    pub data_dir: PathBuf,
+    /// The API token clients send as `Authorization: Bearer <token>`.
+    #[arg(
+        long,
+        env = "LAKEPLANE_TOKEN",
+        default_value = "dev-token",
+        hide_env_values = true
+    )]
+    pub token: String,
+    /// Worker processes to start.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// Tasks each worker runs at once.
+    #[arg(long, default_value_t = 4)]
+    pub slots: usize,
+    /// Seconds a worker's claim lasts without a heartbeat.
+    #[arg(long, default_value_t = 30)]
+    pub lease_seconds: u64,
+    /// Run the demo pipeline once the platform is up.
+    #[arg(long)]
+    pub demo: bool,
+    /// With --demo: stop when the demo is done instead of serving on.
+    #[arg(long, requires = "demo")]
+    pub exit_after_demo: bool,
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn spawn_worker(args: &DevArgs, n: usize) -> anyhow::Result<Child> {
+    let exe = std::env::current_exe().context("cannot find the lakeplane binary")?;
+    Command::new(exe)
+        .arg("worker")
+        .arg("--data-dir")
+        .arg(&args.data_dir)
+        .arg("--id")
+        .arg(format!("dev-worker-{n}"))
+        .arg("--slots")
+        .arg(args.slots.to_string())
+        .arg("--lease-seconds")
+        .arg(args.lease_seconds.to_string())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start a worker process")
+}
+
+pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    if args.token.trim().is_empty() {
+        anyhow::bail!("the token must not be empty (--token or LAKEPLANE_TOKEN)");
+    }
+    let local = crate::open_local(&args.data_dir).await?;
+    local
+        .control
+        .add_token(&args.token, "dev@lakeplane.local")
+        .await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let mut workers = Vec::new();
+    for n in 0..args.workers {
+        workers.push(spawn_worker(&args, n)?);
+    }
+    let url = format!("http://{addr}");
+    println!("lakeplane is running at {url}");
+    println!("  data directory: {}", args.data_dir.display());
+    println!("  workers:        {}", args.workers);
+    println!("  connect:        DATABRICKS_HOST={url} DATABRICKS_TOKEN=<your token>");
+    let app = router(AppState::new(local.control.clone()));
+    let mut server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    });
+    if args.demo {
+        let demo = crate::demo::run(url.clone(), args.token.clone(), args.data_dir.clone());
+        tokio::select! {
+            r = &mut server => return r?.context("the API server failed"),
+            r = demo => r?,
+        }
+        if args.exit_after_demo {
+            server.abort();
+            return Ok(());
+        }
+        println!("\nThe platform keeps running at {url}; press Ctrl-C to stop.");
+    }
+    server.await?.context("the API server failed")?;
+    drop(workers);
+    Ok(())
+}
