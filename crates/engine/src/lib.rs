@@ -335,7 +335,8 @@ impl Engine {
                     std::fs::create_dir_all(&dir)
                         .map_err(|e| EngineError::Io(format!("{}: {e}", dir.display())))?;
                 }
-                DeltaTable::try_from_url(self.warehouse.url_of(name)?).await?
+                // A new table: no log to load yet.
+                deltalake::DeltaTableBuilder::from_url(self.warehouse.url_of(name)?)?.build()?
             }
         };
         let plan = df.into_unoptimized_plan();

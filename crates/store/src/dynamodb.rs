@@ -525,7 +525,7 @@ impl StateStore for DynamoStore {
             ))))
             .update_expression(format!("ADD {COUNTER} :by"))
             .expression_attribute_values(":by", n(by))
-            .return_values(ReturnValue::UpdatedNew)
+            .return_values(ReturnValue::AllNew)
             .send()
             .await
             .map_err(sdk_err)?;

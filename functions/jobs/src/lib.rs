@@ -1,0 +1,49 @@
+//! The `jobs` Lambda function: the Jobs and Queries API behind API Gateway (HTTP API), state in
+//! DynamoDB. Configuration is read once at cold start; the SDK client is built once and shared by
+//! every invocation. Links no DataFusion: runs are queued here and executed by workers.
+
+use std::sync::Arc;
+
+use lakeplane_api::{router, AppState};
+use lakeplane_control::Control;
+use lakeplane_store::dynamodb::DynamoStore;
+
+/// What the function needs from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `LAKEPLANE_TABLE`: the DynamoDB state table.
+    pub table: String,
+    /// `LAKEPLANE_WORKSPACE_ID`: returned by `/.well-known/databricks-config`.
+    pub workspace_id: Option<String>,
+}
+
+impl Config {
+    /// Reads the configuration; a missing or empty `LAKEPLANE_TABLE` is an error that says so.
+    pub fn from_env() -> Result<Config, String> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let table = get("LAKEPLANE_TABLE")
+            .filter(|t| !t.trim().is_empty())
+            .ok_or("LAKEPLANE_TABLE must name the DynamoDB state table")?;
+        Ok(Config {
+            table,
+            workspace_id: get("LAKEPLANE_WORKSPACE_ID").filter(|w| !w.trim().is_empty()),
+        })
+    }
+}
+
+/// The function's HTTP application over a state store.
+pub fn app(control: Control, config: &Config) -> axum::Router {
+    let mut state = AppState::new(control);
+    if let Some(w) = &config.workspace_id {
+        state.workspace_id = w.clone();
+    }
+    router(state)
+}
+
+/// Builds the DynamoDB-backed control plane (once, at cold start).
+pub async fn control(config: &Config) -> Control {
+    Control::new(Arc::new(DynamoStore::from_env(config.table.clone()).await))
+}

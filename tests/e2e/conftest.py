@@ -1,0 +1,91 @@
+"""Fixtures: a real `lakeplane dev` process on a free loopback port, and SDK clients for it.
+
+The binary comes from LAKEPLANE_BIN (scripts/test builds it). S3 tests use the moto server that
+scripts/test starts (AWS_ENDPOINT_URL).
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from databricks.sdk import WorkspaceClient
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "e2e-token"
+
+
+def lakeplane_bin() -> str:
+    path = os.environ.get("LAKEPLANE_BIN") or str(
+        Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "debug" / "lakeplane"
+    )
+    assert Path(path).exists(), f"{path} not found: build it with `cargo build -p lakeplane-cli` or run scripts/test"
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Platform:
+    """A running `lakeplane dev`, stopped by `close`."""
+
+    def __init__(self, *extra: str):
+        self.data_dir = Path(tempfile.mkdtemp(prefix="lakeplane-e2e-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(self.data_dir / "dev.log", "w")
+        self.proc = subprocess.Popen(
+            [lakeplane_bin(), "dev", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir),
+             "--token", TOKEN, *extra],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/.well-known/databricks-config", timeout=1)
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"lakeplane dev did not start: {(self.data_dir / 'dev.log').read_text()}")
+                time.sleep(0.05)
+
+    def client(self, token: str = TOKEN) -> WorkspaceClient:
+        return WorkspaceClient(host=self.url, token=token, auth_type="pat")
+
+    def worker(self, *extra: str) -> subprocess.Popen:
+        """Starts one more worker process on this platform's data directory."""
+        log = open(self.data_dir / f"worker-{time.time_ns()}.log", "w")
+        return subprocess.Popen([lakeplane_bin(), "worker", "--data-dir", str(self.data_dir), *extra],
+                                stdout=log, stderr=subprocess.STDOUT)
+
+    def close(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def platform():
+    p = Platform("--workers", "1", "--slots", "4")
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def w(platform):
+    return platform.client()
