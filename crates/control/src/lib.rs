@@ -32,7 +32,7 @@ use lakeplane_core::run::{
     self, Run, RunState, RunType, TaskOutput, TaskResult, TaskRun, TaskState,
 };
 use lakeplane_core::{JobId, RunId};
-use lakeplane_store::{Index, Item, StateStore, StoreError};
+use lakeplane_store::{cursor_after, Index, Item, StateStore, StoreError};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -123,9 +123,8 @@ impl Control {
         .await
     }
 
-    /// One page of a listing, keeping the items that pass `keep`. A page may hold fewer than `limit`
-    /// items (some were filtered out) and still have a next page, as Databricks' pages may. A legacy
-    /// `offset` skips that many kept items first.
+    /// One page of a listing: up to `limit` items that pass `keep`, after skipping `offset` of them
+    /// (the legacy offset), with a token that resumes right after the last item returned.
     async fn list_filtered<T: serde::de::DeserializeOwned>(
         &self,
         index: Index,
@@ -135,6 +134,7 @@ impl Control {
         offset: usize,
         keep: impl Fn(&T) -> bool,
     ) -> ControlResult<Paged<T>> {
+        let mut items = Vec::new();
         let mut skip = offset;
         let mut after = page_token.map(str::to_string);
         loop {
@@ -142,33 +142,35 @@ impl Control {
                 .store
                 .list(index, partition, limit, after.as_deref())
                 .await?;
-            let mut items = Vec::with_capacity(page.items.len());
-            for item in &page.items {
+            let count = page.items.len();
+            for (i, item) in page.items.iter().enumerate() {
                 let v: T = decode(item)?;
-                if keep(&v) {
-                    items.push(v);
+                if !keep(&v) {
+                    continue;
+                }
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                items.push(v);
+                if items.len() == limit {
+                    let exhausted = i + 1 == count && page.next.is_none();
+                    let next_page_token = (!exhausted).then(|| cursor_after(index, item));
+                    return Ok(Paged {
+                        items,
+                        next_page_token,
+                    });
                 }
             }
-            if skip >= items.len() && skip > 0 {
-                skip -= items.len();
-                match page.next {
-                    Some(n) => {
-                        after = Some(n);
-                        continue;
-                    }
-                    None => {
-                        return Ok(Paged {
-                            items: vec![],
-                            next_page_token: None,
-                        })
-                    }
+            match page.next {
+                Some(n) => after = Some(n),
+                None => {
+                    return Ok(Paged {
+                        items,
+                        next_page_token: None,
+                    })
                 }
             }
-            items.drain(..skip);
-            return Ok(Paged {
-                items,
-                next_page_token: page.next,
-            });
         }
     }
 

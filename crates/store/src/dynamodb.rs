@@ -33,8 +33,8 @@ use aws_sdk_dynamodb::Client;
 
 use crate::schema::*;
 use crate::{
-    check_transaction, clamp_limit, Cursor, Index, IndexEntry, Item, Key, Page, StateStore,
-    StoreError, StoreResult,
+    check_transaction, clamp_limit, cursor_after, Cursor, Index, IndexEntry, Item, Key, Page,
+    StateStore, StoreError, StoreResult,
 };
 
 /// Error codes that mean "slow down"; the SDK retries them with backoff before we see them.
@@ -463,18 +463,7 @@ impl StateStore for DynamoStore {
             .await?;
         let next = if items.len() > limit {
             items.truncate(limit);
-            items.last().map(|last| {
-                let entry = match index {
-                    Index::Collection => last.collection.as_ref(),
-                    Index::Parent => last.parent.as_ref(),
-                };
-                Cursor {
-                    sort: entry.map(|e| e.sort.clone()).unwrap_or_default(),
-                    pk: last.key.pk.clone(),
-                    sk: last.key.sk.clone(),
-                }
-                .encode()
-            })
+            items.last().map(|last| cursor_after(index, last))
         } else {
             None
         };

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::{
-    check_transaction, clamp_limit, Cursor, Index, IndexEntry, Item, Key, Page, StateStore,
-    StoreError, StoreResult,
+    check_transaction, clamp_limit, cursor_after, Cursor, Index, IndexEntry, Item, Key, Page,
+    StateStore, StoreError, StoreResult,
 };
 
 const SCHEMA: &str = "
@@ -303,24 +303,11 @@ impl StateStore for EmbeddedStore {
                 .map_err(sql_err)?;
             let mut items = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)?;
             let next = if items.len() > limit {
-                items.truncate(limit);
-                items.last().map(|last| {
-                    let sort = match index {
-                        Index::Collection => last.collection.as_ref(),
-                        Index::Parent => last.parent.as_ref(),
-                    }
-                    .map(|e| e.sort.clone())
-                    .unwrap_or_default();
-                    Cursor {
-                        sort,
-                        pk: last.key.pk.clone(),
-                        sk: last.key.sk.clone(),
-                    }
-                    .encode()
-                })
-            } else {
-                None
-            };
+            items.truncate(limit);
+            items.last().map(|last| cursor_after(index, last))
+        } else {
+            None
+        };
             Ok(Page { items, next })
         })
         .await

@@ -221,6 +221,21 @@ impl Cursor {
     }
 }
 
+/// A page token that resumes a listing right after `item`, for callers that stop part-way through
+/// a page (filters, legacy offsets).
+pub fn cursor_after(index: Index, item: &Item) -> String {
+    let entry = match index {
+        Index::Collection => item.collection.as_ref(),
+        Index::Parent => item.parent.as_ref(),
+    };
+    Cursor {
+        sort: entry.map(|e| e.sort.clone()).unwrap_or_default(),
+        pk: item.key.pk.clone(),
+        sk: item.key.sk.clone(),
+    }
+    .encode()
+}
+
 pub(crate) fn clamp_limit(limit: usize) -> usize {
     limit.clamp(1, MAX_PAGE)
 }

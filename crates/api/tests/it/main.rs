@@ -1,0 +1,486 @@
+//! The API in-process over the embedded store: OpenAPI agreement, auth, limits and hostile input.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use lakeplane_api::{route_table, router, AppState, OPENAPI};
+use lakeplane_control::Control;
+use lakeplane_store::embedded::EmbeddedStore;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const TOKEN: &str = "api-test-token";
+
+struct Api {
+    app: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+impl Api {
+    async fn new() -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path().join("state.db"))
+            .await
+            .unwrap();
+        let control = Control::new(Arc::new(store));
+        control.add_token(TOKEN, "tester").await.unwrap();
+        Api {
+            app: router(AppState::new(control)),
+            _dir: dir,
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<Vec<u8>>,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = req
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn call(&self, method: Method, uri: &str, body: Value) -> (StatusCode, Value) {
+        let body = if method == Method::GET || method == Method::DELETE {
+            None
+        } else {
+            Some(serde_json::to_vec(&body).unwrap())
+        };
+        self.send(method, uri, body, Some(TOKEN)).await
+    }
+}
+
+fn documented() -> BTreeSet<(String, String)> {
+    let doc: Value = serde_json::from_str(OPENAPI).unwrap();
+    let mut out = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            out.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn openapi_documents_exactly_the_served_routes() {
+    let served: BTreeSet<(String, String)> = route_table()
+        .into_iter()
+        .map(|(m, p)| (m.to_string(), p))
+        .collect();
+    let doc = documented();
+    let undocumented: Vec<_> = served.difference(&doc).collect();
+    let unserved: Vec<_> = doc.difference(&served).collect();
+    assert!(
+        undocumented.is_empty(),
+        "served but not in openapi.json: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "in openapi.json but not served: {unserved:?}"
+    );
+
+    // Every documented operation answers (no ENDPOINT_NOT_FOUND) with a documented status.
+    let api = Api::new().await;
+    let doc_json: Value = serde_json::from_str(OPENAPI).unwrap();
+    for (method, path) in &doc {
+        let uri = path.replace("{id}", "missing");
+        let (status, body) = api.call(method.parse().unwrap(), &uri, json!({})).await;
+        assert_ne!(body["error_code"], "ENDPOINT_NOT_FOUND", "{method} {path}");
+        let responses = &doc_json["paths"][path.as_str()][method.to_lowercase()]["responses"];
+        assert!(
+            responses.get(status.as_str()).is_some(),
+            "{method} {path} answered {status}, which openapi.json does not list"
+        );
+    }
+    let (status, served_doc) = api.send(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(served_doc["openapi"], "3.0.3");
+}
+
+#[tokio::test]
+async fn auth_is_required_except_for_the_well_known_config() {
+    let api = Api::new().await;
+    let (s, b) = api
+        .send(Method::GET, "/.well-known/databricks-config", None, None)
+        .await;
+    assert_eq!((s, b["cloud"].as_str()), (StatusCode::OK, Some("AWS")));
+    let (s, b) = api
+        .send(Method::GET, "/api/2.2/jobs/list", None, None)
+        .await;
+    assert_eq!(
+        (s, b["error_code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("UNAUTHENTICATED"))
+    );
+    let (s, b) = api
+        .send(Method::GET, "/api/2.2/jobs/list", None, Some("nope"))
+        .await;
+    assert_eq!(
+        (s, b["error_code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("PERMISSION_DENIED"))
+    );
+    let (s, _) = api
+        .send(Method::GET, "/api/2.2/jobs/list", None, Some(TOKEN))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn hostile_input_never_gets_a_500() {
+    let api = Api::new().await;
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"\"str\"".to_vec(),
+        b"{".to_vec(),
+        vec![0xff, 0xfe, 0x00],
+        br#"{"job_id": -1}"#.to_vec(),
+        br#"{"job_id": "abc"}"#.to_vec(),
+        br#"{"job_id": 1e30}"#.to_vec(),
+        br#"{"job_id": 18446744073709551615}"#.to_vec(),
+        br#"{"job_id": {"x": 1}}"#.to_vec(),
+        br#"{"run_id": true}"#.to_vec(),
+        br#"{"tasks": "x"}"#.to_vec(),
+        br#"{"tasks": [{"task_key": 5}]}"#.to_vec(),
+        br#"{"tasks": [{"task_key": "../../etc"}]}"#.to_vec(),
+        br#"{"name": 5}"#.to_vec(),
+        br#"{"new_settings": [], "job_id": 1}"#.to_vec(),
+        br#"{"query": {"query_text": 7}}"#.to_vec(),
+        br#"{"job_parameters": "x", "job_id": 1}"#.to_vec(),
+    ];
+    let queries = [
+        "",
+        "?job_id=",
+        "?job_id=x",
+        "?job_id=-5",
+        "?job_id=99999999999999999999999",
+        "?run_id=%00",
+        "?limit=1000",
+        "?limit=-1",
+        "?expand_tasks=maybe",
+        "?page_token=%%%",
+        "?page_token=bm90LWEtdG9rZW4",
+        "?active_only=true&completed_only=true",
+    ];
+    for (method, path) in route_table() {
+        let path = path.replace("{id}", "x%2F..%2F");
+        for q in queries {
+            let uri = format!("{path}{q}");
+            let (s, b) = api.send(method.clone(), &uri, None, Some(TOKEN)).await;
+            assert!(!s.is_server_error(), "{method} {uri} -> {s} {b}");
+            if !s.is_success() {
+                assert!(
+                    b["error_code"].is_string() && b["message"].is_string(),
+                    "{method} {uri} -> {b}"
+                );
+            }
+        }
+        if method == Method::POST {
+            for body in &bodies {
+                let (s, b) = api
+                    .send(method.clone(), &path, Some(body.clone()), Some(TOKEN))
+                    .await;
+                assert!(
+                    !s.is_server_error(),
+                    "{method} {path} {:?} -> {s} {b}",
+                    String::from_utf8_lossy(body)
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_refused() {
+    let api = Api::new().await;
+    let big = format!(
+        r#"{{"name": "{}"}}"#,
+        "x".repeat(lakeplane_api::extract::MAX_BODY_BYTES)
+    );
+    let (s, b) = api
+        .send(
+            Method::POST,
+            "/api/2.2/jobs/create",
+            Some(big.into_bytes()),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(b["error_code"], "INVALID_PARAMETER_VALUE");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_endpoint_not_found() {
+    let api = Api::new().await;
+    let (s, b) = api.call(Method::GET, "/api/2.2/jobs/nope", json!({})).await;
+    assert_eq!(
+        (s, b["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("ENDPOINT_NOT_FOUND"))
+    );
+    let (s, b) = api
+        .call(Method::DELETE, "/api/2.2/jobs/create", json!({}))
+        .await;
+    assert_eq!(
+        (s, b["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("ENDPOINT_NOT_FOUND"))
+    );
+}
+
+#[tokio::test]
+async fn jobs_and_runs_round_trip_in_databricks_shapes() {
+    let api = Api::new().await;
+    let task = |k: &str, deps: &[&str]| {
+        json!({"task_key": k, "depends_on": deps.iter().map(|d| json!({"task_key": d})).collect::<Vec<_>>(),
+               "sql_task": {"warehouse_id": "w", "file": {"path": "/q.sql"}}, "timeout_seconds": 60})
+    };
+    let (s, b) = api
+        .call(
+            Method::POST,
+            "/api/2.1/jobs/create",
+            json!({"name": "j", "tags": {"team": "data"},
+              "access_control_list": [{"user_name": "x", "permission_level": "CAN_VIEW"}],
+              "tasks": [task("a", &[]), task("b", &["a"])]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let job_id = b["job_id"].as_u64().unwrap();
+    let (_, job) = api
+        .call(
+            Method::GET,
+            &format!("/api/2.2/jobs/get?job_id={job_id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        job["settings"]["tags"]["team"], "data",
+        "unknown settings are kept"
+    );
+    assert!(job["settings"].get("access_control_list").is_none());
+    assert_eq!(job["settings"]["tasks"][0]["timeout_seconds"], 60);
+    assert!(
+        job.get("next_page_token").is_none(),
+        "never an empty token on jobs/get"
+    );
+
+    let (_, list) = api.call(Method::GET, "/api/2.2/jobs/list", json!({})).await;
+    assert!(
+        list["jobs"][0]["settings"].get("tasks").is_none(),
+        "no tasks without expand_tasks"
+    );
+    let (_, list) = api
+        .call(
+            Method::GET,
+            "/api/2.2/jobs/list?expand_tasks=True",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        list["jobs"][0]["settings"]["tasks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let (s, r) = api
+        .call(
+            Method::POST,
+            "/api/2.2/jobs/run-now",
+            json!({"job_id": job_id.to_string()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let run_id = r["run_id"].as_u64().unwrap();
+    let (_, run) = api
+        .call(
+            Method::GET,
+            &format!("/api/2.2/jobs/runs/get?run_id={run_id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(run["state"]["life_cycle_state"], "PENDING");
+    assert_eq!(run["status"]["state"], "PENDING");
+    assert_eq!(run["job_id"], job_id);
+    assert_eq!(run["tasks"][1]["state"]["life_cycle_state"], "BLOCKED");
+    let task_run = run["tasks"][0]["run_id"].as_u64().unwrap();
+    assert_ne!(task_run, run_id);
+
+    let (s, e) = api
+        .call(
+            Method::GET,
+            &format!("/api/2.2/jobs/runs/get-output?run_id={run_id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE"))
+    );
+    let (s, out) = api
+        .call(
+            Method::GET,
+            &format!("/api/2.2/jobs/runs/get-output?run_id={task_run}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(out["metadata"]["run_id"], task_run);
+
+    let (s, e) = api
+        .call(
+            Method::POST,
+            "/api/2.2/jobs/runs/delete",
+            json!({"run_id": run_id}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_STATE"))
+    );
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/2.2/jobs/runs/cancel",
+            json!({"run_id": run_id}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, run) = api
+        .call(
+            Method::GET,
+            &format!("/api/2.2/jobs/runs/get?run_id={run_id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(run["state"]["result_state"], "CANCELED");
+    assert_eq!(
+        run["status"]["termination_details"]["code"],
+        "USER_CANCELED"
+    );
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/2.2/jobs/runs/delete",
+            json!({"run_id": run_id}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, e) = api
+        .call(
+            Method::POST,
+            "/api/2.2/jobs/run-now",
+            json!({"job_id": job_id, "job_parameters": {"undeclared": "1"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE"))
+    );
+}
+
+#[tokio::test]
+async fn runs_list_paginates_newest_first() {
+    let api = Api::new().await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let (_, r) = api
+            .call(
+                Method::POST,
+                "/api/2.2/jobs/runs/submit",
+                json!({"run_name": format!("r{i}"),
+                  "tasks": [{"task_key": "t", "sql_task": {"file": {"path": "/q.sql"}}}]}),
+            )
+            .await;
+        ids.push(r["run_id"].as_u64().unwrap());
+    }
+    let mut seen = Vec::new();
+    let mut uri = "/api/2.2/jobs/runs/list?limit=3".to_string();
+    loop {
+        let (s, page) = api.call(Method::GET, &uri, json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        seen.extend(
+            page["runs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["run_id"].as_u64().unwrap()),
+        );
+        match page["next_page_token"].as_str() {
+            Some(t) => uri = format!("/api/2.2/jobs/runs/list?limit=3&page_token={t}"),
+            None => break,
+        }
+    }
+    ids.reverse();
+    assert_eq!(seen, ids);
+    let (_, page) = api
+        .call(
+            Method::GET,
+            "/api/2.2/jobs/runs/list?limit=3&offset=5",
+            json!({}),
+        )
+        .await;
+    assert_eq!(page["runs"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn queries_api_round_trips() {
+    let api = Api::new().await;
+    let (s, q) = api
+        .call(
+            Method::POST,
+            "/api/2.0/sql/queries",
+            json!({"query": {"display_name": "q", "query_text": "SELECT 1", "warehouse_id": "w"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{q}");
+    let id = q["id"].as_str().unwrap().to_string();
+    assert!(q["create_time"].as_str().unwrap().ends_with('Z'));
+    let (_, got) = api
+        .call(
+            Method::GET,
+            &format!("/api/2.0/sql/queries/{id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(got["query_text"], "SELECT 1");
+    let (_, list) = api
+        .call(Method::GET, "/api/2.0/sql/queries", json!({}))
+        .await;
+    assert_eq!(list["results"][0]["id"], id.as_str());
+    let (s, _) = api
+        .call(
+            Method::DELETE,
+            &format!("/api/2.0/sql/queries/{id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, e) = api
+        .call(
+            Method::GET,
+            &format!("/api/2.0/sql/queries/{id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+}
