@@ -1,0 +1,237 @@
+//! The lease protocol and run orchestration with real workers, a real engine and the embedded store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lakeplane_control::{Control, RunView};
+use lakeplane_core::job::{JobSettings, Task};
+use lakeplane_core::run::{RunResult, RunState, TaskResult, TaskState};
+use lakeplane_core::RunId;
+use lakeplane_engine::{location::Warehouse, Engine};
+use lakeplane_store::embedded::EmbeddedStore;
+use lakeplane_worker::{Executed, Worker, WorkerConfig};
+use serde_json::json;
+
+struct Env {
+    control: Control,
+    engine: Engine,
+    dir: tempfile::TempDir,
+}
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path().join("state.db"))
+        .await
+        .unwrap();
+    Env {
+        control: Control::new(Arc::new(store)),
+        engine: Engine::new(Warehouse::local(&dir.path().join("warehouse")).unwrap()),
+        dir,
+    }
+}
+
+impl Env {
+    fn sql(&self, name: &str, text: &str) -> String {
+        let p = self.dir.path().join(format!("{name}.sql"));
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    }
+
+    fn tasks(&self, spec: &[(&str, &[&str], &str)]) -> Vec<Task> {
+        let v: Vec<_> = spec
+            .iter()
+            .map(|(k, deps, sql)| {
+                json!({"task_key": k, "depends_on": deps.iter().map(|d| json!({"task_key": d})).collect::<Vec<_>>(),
+                       "sql_task": {"file": {"path": self.sql(k, sql)}}})
+            })
+            .collect();
+        JobSettings::from_json(json!({"tasks": v})).unwrap().tasks
+    }
+
+    fn worker(&self, id: &str, lease_ms: u64) -> Worker {
+        let config = WorkerConfig {
+            lease: Duration::from_millis(lease_ms),
+            heartbeat: Duration::from_millis(lease_ms / 4),
+            poll: Duration::from_millis(10),
+            ..WorkerConfig::new(id)
+        };
+        Worker::new(self.control.clone(), self.engine.clone(), config)
+    }
+
+    async fn wait(&self, run: RunId) -> RunView {
+        for _ in 0..3000 {
+            let v = self.control.get_run(run).await.unwrap();
+            if v.run.is_terminal() {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("run {run} did not end");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expired_lease_passes_the_task_to_another_worker() {
+    let e = env().await;
+    let run = e
+        .control
+        .submit_run(
+            None,
+            e.tasks(&[("t", &[], "CREATE TABLE leased AS SELECT 1 AS v")]),
+            "me",
+        )
+        .await
+        .unwrap();
+    // Worker A claims and then goes silent (as if its process died).
+    let a = e
+        .control
+        .claim_next("a", 200)
+        .await
+        .unwrap()
+        .expect("a claim");
+    assert!(
+        e.control.claim_next("b", 200).await.unwrap().is_none(),
+        "the lease is still held"
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let b = e
+        .control
+        .claim_next("b", 5_000)
+        .await
+        .unwrap()
+        .expect("b takes over");
+    assert_eq!(b.task.executions, 2);
+    // A wakes up: its outcome is refused, B's counts.
+    let err = e
+        .control
+        .complete(a, TaskResult::Failed, "stale".into(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, lakeplane_control::ControlError::LeaseLost(_)),
+        "{err}"
+    );
+    assert_eq!(
+        e.worker("b", 5_000).execute(b).await,
+        Executed::Recorded(TaskResult::Success)
+    );
+    let v = e.control.get_run(run).await.unwrap();
+    assert_eq!(v.run.state, RunState::Terminated(RunResult::Success));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_wide_dag_on_several_workers_runs_each_task_once() {
+    let e = env().await;
+    let mut spec: Vec<(String, Vec<String>, String)> = vec![(
+        "root".into(),
+        vec![],
+        "CREATE TABLE root AS SELECT 1 AS v".into(),
+    )];
+    for i in 0..12 {
+        spec.push((
+            format!("leaf{i}"),
+            vec!["root".into()],
+            format!("CREATE TABLE leaf{i} AS SELECT v + {i} AS v FROM root"),
+        ));
+    }
+    let leaves: Vec<String> = (0..12).map(|i| format!("leaf{i}")).collect();
+    let union = leaves
+        .iter()
+        .map(|l| format!("SELECT v FROM {l}"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    spec.push((
+        "sink".into(),
+        leaves.clone(),
+        format!("CREATE TABLE sink AS {union}"),
+    ));
+    let borrowed: Vec<(&str, Vec<&str>, &str)> = spec
+        .iter()
+        .map(|(k, d, s)| {
+            (
+                k.as_str(),
+                d.iter().map(String::as_str).collect(),
+                s.as_str(),
+            )
+        })
+        .collect();
+    let spec_refs: Vec<(&str, &[&str], &str)> = borrowed
+        .iter()
+        .map(|(k, d, s)| (*k, d.as_slice(), *s))
+        .collect();
+    let run = e
+        .control
+        .submit_run(None, e.tasks(&spec_refs), "me")
+        .await
+        .unwrap();
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut handles = Vec::new();
+    for i in 0..3 {
+        let w = e.worker(&format!("w{i}"), 5_000);
+        let mut rx = stopped.clone();
+        handles.push(tokio::spawn(w.run(async move {
+            let _ = rx.changed().await;
+        })));
+    }
+    let v = e.wait(run).await;
+    stop.send(true).unwrap();
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(
+        v.run.state,
+        RunState::Terminated(RunResult::Success),
+        "{}",
+        v.run.state_message
+    );
+    assert!(v
+        .tasks
+        .iter()
+        .all(|t| t.state == TaskState::Terminated(TaskResult::Success) && t.executions == 1));
+    let out = e
+        .engine
+        .execute("SELECT count(*) AS n, sum(v) AS s FROM sink")
+        .await
+        .unwrap();
+    assert_eq!(out.sample[0]["n"], "12");
+    assert_eq!(out.sample[0]["s"], "78");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_task_fails_the_run_and_skips_dependents() {
+    let e = env().await;
+    let tasks = e.tasks(&[
+        ("ok", &[], "SELECT 1"),
+        ("broken", &[], "SELECT * FROM nowhere"),
+        ("after", &["ok", "broken"], "SELECT 2"),
+    ]);
+    let run = e
+        .control
+        .submit_run(Some("r".into()), tasks, "me")
+        .await
+        .unwrap();
+    let w = e.worker("w", 5_000);
+    while let Some(claim) = e.control.claim_next("w", 5_000).await.unwrap() {
+        w.execute(claim).await;
+    }
+    let v = e.control.get_run(run).await.unwrap();
+    assert_eq!(v.run.state, RunState::Terminated(RunResult::Failed));
+    assert!(
+        v.run
+            .state_message
+            .starts_with("Task broken failed with message:"),
+        "{}",
+        v.run.state_message
+    );
+    assert!(v.run.state_message.contains("nowhere"));
+    let after = v
+        .tasks
+        .iter()
+        .find(|t| t.key().as_str() == "after")
+        .unwrap();
+    assert_eq!(
+        after.state,
+        TaskState::Terminated(TaskResult::UpstreamFailed)
+    );
+}
