@@ -107,3 +107,33 @@ where
     }
     out
 }
+
+/// The deployed table (template.yaml) has the attributes and indexes the DynamoDB adapter uses.
+#[test]
+fn template_table_matches_the_adapter_schema() {
+    use lakeplane_store::schema::*;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+    let template = std::fs::read_to_string(path).unwrap();
+    for attr in [
+        PK,
+        SK,
+        COLLECTION_PK,
+        COLLECTION_SK,
+        PARENT_PK,
+        PARENT_SK,
+        QUEUE_PK,
+        DUE_AT,
+        ALIAS,
+    ] {
+        assert!(
+            template.contains(&format!("AttributeName: {attr},")),
+            "template.yaml lacks attribute {attr}"
+        );
+    }
+    for index in [COLLECTION_INDEX, PARENT_INDEX, QUEUE_INDEX, ALIAS_INDEX] {
+        assert!(
+            template.contains(&format!("IndexName: {index}\n")),
+            "template.yaml lacks index {index}"
+        );
+    }
+}
