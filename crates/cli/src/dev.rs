@@ -70,6 +70,7 @@ fn spawn_worker(args: &DevArgs, n: usize) -> anyhow::Result<Child> {
         .arg(args.slots.to_string())
         .arg("--lease-seconds")
         .arg(args.lease_seconds.to_string())
+        .arg("--exit-with-parent")
         .kill_on_drop(true)
         .spawn()
         .context("cannot start a worker process")

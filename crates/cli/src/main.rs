@@ -54,6 +54,12 @@ pub struct WorkerArgs {
     /// Milliseconds between heartbeats.
     #[arg(long, default_value_t = 5000)]
     pub heartbeat_ms: u64,
+    /// The longest wait, in milliseconds, between looks for due tasks while idle.
+    #[arg(long, default_value_t = 100)]
+    pub poll_ms: u64,
+    /// Exit when the process that started this worker exits (`lakeplane dev` sets this).
+    #[arg(long)]
+    pub exit_with_parent: bool,
 }
 
 /// The state database and the warehouse inside a data directory.
@@ -88,12 +94,38 @@ async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
         slots: args.slots,
         lease: Duration::from_secs(args.lease_seconds.max(1)),
         heartbeat: Duration::from_millis(args.heartbeat_ms.max(10)),
+        poll: Duration::from_millis(args.poll_ms.max(1)),
         ..WorkerConfig::new(id)
     };
+    let exit_with_parent = args.exit_with_parent;
+    let shutdown = async move {
+        tokio::select! {
+            _ = dev::shutdown_signal() => {}
+            _ = parent_gone(), if exit_with_parent => {
+                tracing::warn!("the parent process exited; stopping");
+            }
+        }
+    };
     Worker::new(local.control, local.engine, config)
-        .run(dev::shutdown_signal())
+        .run(shutdown)
         .await;
     Ok(())
+}
+
+/// Completes when this process is re-parented, i.e. the process that started it has exited.
+async fn parent_gone() {
+    #[cfg(unix)]
+    {
+        let parent = std::os::unix::process::parent_id();
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if std::os::unix::process::parent_id() != parent {
+                return;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await
 }
 
 fn init_logging() {

@@ -37,7 +37,9 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// How often a running task's lease is renewed (well under `lease`).
     pub heartbeat: Duration,
-    /// How long to wait before looking again when nothing is due.
+    /// The longest wait between looks for due work. After finding work the worker looks again at
+    /// once, and while idle it waits `poll / 8`, then twice as long each time, up to `poll`: bursts
+    /// start fast, and an idle worker costs at most one store query per `poll`.
     pub poll: Duration,
 }
 
@@ -85,6 +87,8 @@ impl Worker {
         tracing::info!(worker = %self.config.id, slots = self.config.slots, "worker started");
         let slots = Arc::new(Semaphore::new(self.config.slots.max(1)));
         let lease_ms = self.config.lease.as_millis() as i64;
+        let shortest = (self.config.poll / 8).max(Duration::from_millis(1));
+        let mut idle = shortest;
         tokio::pin!(shutdown);
         loop {
             let permit = tokio::select! {
@@ -93,6 +97,7 @@ impl Worker {
             };
             match self.control.claim_next(&self.config.id, lease_ms).await {
                 Ok(Some(claim)) => {
+                    idle = shortest;
                     let me = self.clone();
                     tokio::spawn(async move {
                         let _permit = permit;
@@ -103,8 +108,9 @@ impl Worker {
                     drop(permit);
                     tokio::select! {
                         _ = &mut shutdown => break,
-                        _ = tokio::time::sleep(self.config.poll) => {}
+                        _ = tokio::time::sleep(idle) => {}
                     }
+                    idle = (idle * 2).min(self.config.poll);
                 }
                 Err(e) => {
                     drop(permit);
@@ -121,6 +127,13 @@ impl Worker {
         let span = tracing::info_span!("task", run_id = %claim.task.parent_run_id,
             task_run_id = %claim.task.run_id, task_key = %claim.task.key(), worker = %self.config.id);
         async move {
+            if claim.task.cancel_requested {
+                // Claimed after its previous worker died, but the run was cancelled meanwhile.
+                return match self.control.complete(claim, TaskResult::Canceled, "Run was cancelled".into(), None).await {
+                    Ok(()) => Executed::Recorded(TaskResult::Canceled),
+                    Err(_) => Executed::LeaseLost,
+                };
+            }
             tracing::info!("task started");
             let lease_ms = self.config.lease.as_millis() as i64;
             let snapshot = claim.clone();

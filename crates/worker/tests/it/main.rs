@@ -235,3 +235,41 @@ async fn a_failed_task_fails_the_run_and_skips_dependents() {
         TaskState::Terminated(TaskResult::UpstreamFailed)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reclaimed_task_of_a_cancelled_run_is_not_run_again() {
+    let e = env().await;
+    let run = e
+        .control
+        .submit_run(
+            None,
+            e.tasks(&[("t", &[], "CREATE TABLE never AS SELECT 1 AS v")]),
+            "me",
+        )
+        .await
+        .unwrap();
+    let _dead = e
+        .control
+        .claim_next("dead", 100)
+        .await
+        .unwrap()
+        .expect("claim");
+    e.control.cancel_run(run).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let again = e
+        .control
+        .claim_next("next", 5_000)
+        .await
+        .unwrap()
+        .expect("reclaim");
+    assert_eq!(
+        e.worker("next", 5_000).execute(again).await,
+        Executed::Recorded(TaskResult::Canceled)
+    );
+    let v = e.control.get_run(run).await.unwrap();
+    assert_eq!(v.run.state, RunState::Terminated(RunResult::Canceled));
+    assert!(
+        e.engine.execute("SELECT * FROM never").await.is_err(),
+        "the SQL never ran"
+    );
+}
