@@ -1,5 +1,7 @@
 //! The API in-process over the embedded store: OpenAPI agreement, auth, limits and hostile input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

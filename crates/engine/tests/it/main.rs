@@ -1,5 +1,7 @@
 //! The engine against real Delta tables in a temporary warehouse.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
 use std::path::PathBuf;
 
 use lakeplane_engine::location::Warehouse;

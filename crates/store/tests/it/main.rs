@@ -3,6 +3,8 @@
 //! The DynamoDB run needs moto: the test command (`scripts/test`) starts it and exports
 //! `AWS_ENDPOINT_URL`. Without it, those tests fail and say how to start it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
 mod conformance;
 
 use std::future::Future;

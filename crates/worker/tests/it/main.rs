@@ -1,5 +1,7 @@
 //! The lease protocol and run orchestration with real workers, a real engine and the embedded store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
 use std::sync::Arc;
 use std::time::Duration;
 

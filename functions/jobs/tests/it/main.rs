@@ -1,6 +1,8 @@
 //! The `jobs` function's handler, in-process, fed the API Gateway (HTTP API v2) events in
 //! `events/jobs/`, with state in DynamoDB on moto (started by `scripts/test`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
 use std::path::PathBuf;
 
 use http_body_util::BodyExt;
