@@ -25,8 +25,28 @@ async fn env() -> Env {
     let store = EmbeddedStore::open(dir.path().join("state.db"))
         .await
         .unwrap();
+    env_with(Arc::new(store), dir)
+}
+
+/// The same, with state in DynamoDB on moto (started by scripts/test).
+async fn dynamo_env() -> Env {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:"),
+        "needs moto: run scripts/test"
+    );
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let store = lakeplane_store::dynamodb::DynamoStore::from_env(format!("worker-{nanos}")).await;
+    store.create_table().await.unwrap();
+    env_with(Arc::new(store), tempfile::tempdir().unwrap())
+}
+
+fn env_with(store: Arc<dyn lakeplane_store::StateStore>, dir: tempfile::TempDir) -> Env {
     Env {
-        control: Control::new(Arc::new(store)),
+        control: Control::new(store),
         engine: Engine::new(Warehouse::local(&dir.path().join("warehouse")).unwrap()),
         dir,
     }
@@ -123,7 +143,15 @@ async fn an_expired_lease_passes_the_task_to_another_worker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_wide_dag_on_several_workers_runs_each_task_once() {
-    let e = env().await;
+    wide_dag(env().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_wide_dag_on_several_workers_runs_each_task_once_on_dynamodb() {
+    wide_dag(dynamo_env().await).await;
+}
+
+async fn wide_dag(e: Env) {
     let mut spec: Vec<(String, Vec<String>, String)> = vec![(
         "root".into(),
         vec![],
