@@ -1,8 +1,10 @@
 """The unmodified databricks-sdk against `lakeplane dev`: jobs of SQL tasks over Delta tables."""
 import os
+import signal
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import boto3
 import deltalake
@@ -216,5 +218,36 @@ def test_killed_worker_does_not_lose_the_run():
         logs = "".join(f.read_text() for f in p.data_dir.glob("worker-*.log"))
         assert "previous worker's lease expired" in logs
         assert table(p, "crash.result").to_pyarrow_table().to_pylist() == [{"n": 30_000_000}]
+    finally:
+        p.close()
+
+
+def test_workers_exit_when_dev_is_killed():
+    """Worker processes that `lakeplane dev` started do not outlive it, even after a SIGKILL."""
+    p = Platform("--workers", "2")
+    try:
+        def workers():
+            found = []
+            for d in Path("/proc").iterdir():
+                if not d.name.isdigit():
+                    continue
+                try:
+                    argv = (d / "cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if b"worker" in argv and str(p.data_dir).encode() in argv:
+                    found.append(int(d.name))
+            return found
+
+        deadline = time.time() + 30
+        while len(workers()) < 2:
+            assert time.time() < deadline, "the workers never started"
+            time.sleep(0.05)
+        os.kill(p.proc.pid, signal.SIGKILL)
+        p.proc.wait()
+        deadline = time.time() + 10
+        while workers():
+            assert time.time() < deadline, f"workers outlived lakeplane dev: {workers()}"
+            time.sleep(0.1)
     finally:
         p.close()

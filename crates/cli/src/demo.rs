@@ -68,7 +68,12 @@ fn write_files(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(demo.canonicalize()?)
 }
 
-pub async fn run(base: String, token: String, data_dir: PathBuf) -> anyhow::Result<()> {
+pub async fn run(
+    base: String,
+    token: String,
+    data_dir: PathBuf,
+    engine: lakeplane_engine::Engine,
+) -> anyhow::Result<()> {
     let api = Api {
         http: reqwest::Client::new(),
         base,
@@ -78,7 +83,7 @@ pub async fn run(base: String, token: String, data_dir: PathBuf) -> anyhow::Resu
     let path = |n: &str| files.join(n).to_string_lossy().into_owned();
     println!("\n== demo: a job of three sql_tasks (ingest -> two parallel transforms)");
 
-    let long_trips = std::fs::read_to_string(files.join("long_trips.sql"))?;
+    let long_trips = include_str!("../../../examples/demo/long_trips.sql");
     let query = api
         .call(
             reqwest::Method::POST,
@@ -149,12 +154,11 @@ pub async fn run(base: String, token: String, data_dir: PathBuf) -> anyhow::Resu
     if run["state"]["result_state"] != "SUCCESS" {
         bail!("the demo run failed: {}", run["state"]["state_message"]);
     }
-    let local = crate::open_local(&data_dir).await?;
     for sql in [
         "SELECT city, sum(trips) AS trips, round(sum(fares_usd), 2) AS fares_usd FROM demo.city_daily GROUP BY city ORDER BY city",
         "SELECT * FROM demo.long_trips ORDER BY usd_per_km DESC",
     ] {
-        let out = local.engine.execute(sql).await?;
+        let out = engine.execute(sql).await?;
         println!("\n{sql}");
         for row in &out.sample {
             println!("  {row}");

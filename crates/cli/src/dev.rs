@@ -105,7 +105,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             .await
     });
     if args.demo {
-        let demo = crate::demo::run(url.clone(), args.token.clone(), args.data_dir.clone());
+        let demo = crate::demo::run(
+            url.clone(),
+            args.token.clone(),
+            args.data_dir.clone(),
+            local.engine.clone(),
+        );
         tokio::select! {
             r = &mut server => return r?.context("the API server failed"),
             r = demo => r?,

@@ -32,7 +32,7 @@ use lakeplane_core::run::{
     self, Run, RunState, RunType, TaskOutput, TaskResult, TaskRun, TaskState,
 };
 use lakeplane_core::{JobId, RunId};
-use lakeplane_store::{cursor_after, Index, Item, StateStore, StoreError};
+use lakeplane_store::{cursor_after, Index, Item, Key, StateStore, StoreError};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -43,6 +43,14 @@ use time::now_ms;
 
 /// How many times a read-modify-write is retried on a version conflict before giving up.
 const MAX_CONFLICT_RETRIES: usize = 32;
+
+/// Maps a store miss to a `NotFound` that names the object: "Job 7 does not exist.".
+fn missing(what: impl std::fmt::Display) -> impl FnOnce(StoreError) -> ControlError {
+    move |e| match e {
+        StoreError::NotFound(_) => ControlError::NotFound(format!("{what} does not exist.")),
+        e => e.into(),
+    }
+}
 
 /// The control plane's use cases, over one state store.
 #[derive(Clone)]
@@ -69,10 +77,6 @@ impl Control {
         Control { store }
     }
 
-    pub fn store(&self) -> &Arc<dyn StateStore> {
-        &self.store
-    }
-
     // ---- jobs ----------------------------------------------------------------------------------
 
     /// Validates and stores a new job.
@@ -91,17 +95,39 @@ impl Control {
     }
 
     pub async fn get_job(&self, id: JobId) -> ControlResult<Job> {
-        Ok(self.read_job(id).await?.0)
+        let item = self
+            .store
+            .get(&job_key(id))
+            .await
+            .map_err(missing(format!("Job {id}")))?;
+        decode(&item)
     }
 
-    async fn read_job(&self, id: JobId) -> ControlResult<(Job, u64)> {
-        match self.store.get(&job_key(id)).await {
-            Ok(item) => Ok((decode(&item)?, item.version)),
-            Err(StoreError::NotFound(_)) => {
-                Err(ControlError::NotFound(format!("Job {id} does not exist.")))
+    /// Read-modify-write of one document, retried on version conflicts: `f` changes the document and
+    /// says whether it did (nothing is written when it did not). Returns the document as stored and
+    /// whether this call changed it. A missing document is `NotFound` naming `what`.
+    async fn update<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &Key,
+        what: impl std::fmt::Display,
+        to_item: impl Fn(&T) -> ControlResult<Item>,
+        f: impl Fn(&mut T) -> ControlResult<bool>,
+    ) -> ControlResult<(T, bool)> {
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let item = self.store.get(key).await.map_err(missing(&what))?;
+            let mut doc: T = decode(&item)?;
+            if !f(&mut doc)? {
+                return Ok((doc, false));
             }
-            Err(e) => Err(e.into()),
+            match self.store.replace(to_item(&doc)?, item.version).await {
+                Ok(_) => return Ok((doc, true)),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
+        Err(ControlError::Conflict(format!(
+            "{what} is being changed concurrently; try again"
+        )))
     }
 
     /// Jobs in id order. `name` keeps only jobs with exactly that name (case-insensitive).
@@ -198,28 +224,24 @@ impl Control {
         id: JobId,
         f: impl Fn(&JobSettings) -> ControlResult<JobSettings>,
     ) -> ControlResult<()> {
-        for _ in 0..MAX_CONFLICT_RETRIES {
-            let (mut job, version) = self.read_job(id).await?;
-            job.settings = f(&job.settings)?;
-            match self.store.replace(job_item(&job)?, version).await {
-                Ok(_) => return Ok(()),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ControlError::Conflict(format!(
-            "job {id} is being changed concurrently; try again"
-        )))
+        self.update(
+            &job_key(id),
+            format!("Job {id}"),
+            job_item,
+            |job: &mut Job| {
+                job.settings = f(&job.settings)?;
+                Ok(true)
+            },
+        )
+        .await
+        .map(|_| ())
     }
 
     pub async fn delete_job(&self, id: JobId) -> ControlResult<()> {
-        match self.store.delete(&job_key(id), None).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::NotFound(_)) => {
-                Err(ControlError::NotFound(format!("Job {id} does not exist.")))
-            }
-            Err(e) => Err(e.into()),
-        }
+        self.store
+            .delete(&job_key(id), None)
+            .await
+            .map_err(missing(format!("Job {id}")))
     }
 
     // ---- runs ----------------------------------------------------------------------------------
@@ -396,25 +418,20 @@ impl Control {
 
     /// Asks a run to stop: waiting tasks are cancelled at once, running ones at their next heartbeat.
     pub async fn cancel_run(&self, id: RunId) -> ControlResult<()> {
-        for _ in 0..MAX_CONFLICT_RETRIES {
-            let (view, version, _) = self.read_run(id).await?;
-            let mut run = view.run;
-            if !run.request_cancel() {
-                return Ok(());
-            }
-            match self.store.replace(run_item(&run)?, version).await {
-                Ok(_) => {
-                    tracing::info!(run_id = %id, "run cancel requested");
-                    self.flag_running_tasks_cancelled(id).await?;
-                    return self.advance(id).await;
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
+        let (_, changed) = self
+            .update(
+                &run_key(id),
+                format!("Run {id}"),
+                run_item,
+                |run: &mut Run| Ok(run.request_cancel()),
+            )
+            .await?;
+        if !changed {
+            return Ok(());
         }
-        Err(ControlError::Conflict(format!(
-            "run {id} is changing; try again"
-        )))
+        tracing::info!(run_id = %id, "run cancel requested");
+        self.flag_running_tasks_cancelled(id).await?;
+        self.advance(id).await
     }
 
     async fn flag_running_tasks_cancelled(&self, id: RunId) -> ControlResult<()> {
@@ -564,19 +581,14 @@ impl Control {
     }
 
     async fn mark_run_started(&self, id: RunId) -> ControlResult<Run> {
-        for _ in 0..MAX_CONFLICT_RETRIES {
-            let item = self.store.get(&run_key(id)).await?;
-            let mut run: Run = decode(&item)?;
-            if !run.start()? {
-                return Ok(run);
-            }
-            match self.store.replace(run_item(&run)?, item.version).await {
-                Ok(_) => return Ok(run),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ControlError::Conflict(format!("run {id} kept changing")))
+        self.update(
+            &run_key(id),
+            format!("Run {id}"),
+            run_item,
+            |run: &mut Run| Ok(run.start()?),
+        )
+        .await
+        .map(|(run, _)| run)
     }
 
     /// Renews the claim's lease. `Cancel` means the run was cancelled; `LeaseLost` means another worker
@@ -620,7 +632,7 @@ impl Control {
         claim: &mut Claim,
         f: impl Fn(&mut TaskRun) -> lakeplane_core::DomainResult<()>,
     ) -> ControlResult<TaskRun> {
-        let key = task_run_item(&claim.task)?.key;
+        let key = task_run_key(&claim.task);
         let mut version = claim.version;
         let mut task = claim.task.clone();
         for _ in 0..MAX_CONFLICT_RETRIES {
@@ -677,13 +689,12 @@ impl Control {
     }
 
     pub async fn get_query(&self, id: &str) -> ControlResult<SavedQuery> {
-        match self.store.get(&query_key(id)).await {
-            Ok(item) => decode(&item),
-            Err(StoreError::NotFound(_)) => Err(ControlError::NotFound(format!(
-                "Query {id} does not exist."
-            ))),
-            Err(e) => Err(e.into()),
-        }
+        let item = self
+            .store
+            .get(&query_key(id))
+            .await
+            .map_err(missing(format!("Query {id}")))?;
+        decode(&item)
     }
 
     pub async fn list_queries(
@@ -703,13 +714,10 @@ impl Control {
     }
 
     pub async fn delete_query(&self, id: &str) -> ControlResult<()> {
-        match self.store.delete(&query_key(id), None).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::NotFound(_)) => Err(ControlError::NotFound(format!(
-                "Query {id} does not exist."
-            ))),
-            Err(e) => Err(e.into()),
-        }
+        self.store
+            .delete(&query_key(id), None)
+            .await
+            .map_err(missing(format!("Query {id}")))
     }
 
     // ---- tokens ----------------------------------------------------------------------------------

@@ -78,14 +78,15 @@ pub fn run_item(run: &Run) -> ControlResult<Item> {
     Ok(item)
 }
 
+pub fn task_run_key(t: &TaskRun) -> Key {
+    Key::new(
+        run_pk(t.parent_run_id),
+        format!("{TASK_SK_PREFIX}{}", t.key()),
+    )
+}
+
 pub fn task_run_item(t: &TaskRun) -> ControlResult<Item> {
-    let mut item = Item::new(
-        Key::new(
-            run_pk(t.parent_run_id),
-            format!("{TASK_SK_PREFIX}{}", t.key()),
-        ),
-        encode(t)?,
-    );
+    let mut item = Item::new(task_run_key(t), encode(t)?);
     item.due_at = t.due_at();
     item.alias = Some(task_run_alias(t.run_id));
     Ok(item)

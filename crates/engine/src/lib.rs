@@ -72,10 +72,6 @@ impl Engine {
         Engine { warehouse }
     }
 
-    pub fn warehouse(&self) -> &Warehouse {
-        &self.warehouse
-    }
-
     fn session(&self) -> SessionContext {
         let base = deltalake::delta_datafusion::DeltaSessionContext::new().state();
         let config = base
@@ -114,7 +110,7 @@ impl Engine {
         for (i, mut stmt) in statements.into_iter().enumerate() {
             read_files::rewrite(&ctx, &mut stmt).await?;
             let (rows, sample) = self.statement(&ctx, stmt).await.map_err(|e| {
-                if out.statements > 0 || i > 0 {
+                if i > 0 {
                     annotate(e, i + 1)
                 } else {
                     e
@@ -122,8 +118,8 @@ impl Engine {
             })?;
             out.statements += 1;
             out.rows = rows;
-            if sample.is_some() {
-                out.sample = sample.unwrap_or_default();
+            if let Some(sample) = sample {
+                out.sample = sample;
             }
         }
         Ok(out)
@@ -140,17 +136,17 @@ impl Engine {
             Statement::Insert(ins) => self.insert(ctx, ins).await.map(|n| (n, None)),
             Statement::CreateSchema { schema_name, .. } => {
                 let name = schema_name.to_string();
-                let parts: Vec<String> = name.split('.').map(str::to_string).collect();
-                let schema = match parts.as_slice() {
-                    [s] | [_, s] => s.clone(),
+                let schema = match name.split('.').collect::<Vec<_>>().as_slice() {
+                    [s] => *s,
+                    [c, s] if c.eq_ignore_ascii_case(CATALOG) => *s,
                     _ => {
                         return Err(EngineError::Invalid(format!(
                             "'{name}' is not a schema name"
                         )))
                     }
                 };
-                let t = TableName::from_parts(&[schema, "x".into()])?;
-                if let Some(dir) = self.warehouse.local_dir(&[&t.schema]) {
+                let schema = location::check_ident("schema", schema)?;
+                if let Some(dir) = self.warehouse.local_dir(&[&schema]) {
                     std::fs::create_dir_all(&dir).map_err(|e| EngineError::Io(e.to_string()))?;
                 }
                 Ok((0, None))

@@ -29,8 +29,8 @@ impl std::fmt::Display for TableName {
     }
 }
 
-/// Identifiers become folder names, so only `[A-Za-z0-9_]` is allowed.
-fn check_ident(kind: &str, s: &str) -> EngineResult<String> {
+/// Identifiers become folder names, so only `[A-Za-z0-9_]` is allowed. Returns it lower-cased.
+pub(crate) fn check_ident(kind: &str, s: &str) -> EngineResult<String> {
     if s.is_empty() || s.len() > 255 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(EngineError::Invalid(format!(
             "{kind} name '{s}' must be 1 to 255 letters, digits or underscores"
@@ -86,10 +86,6 @@ impl Warehouse {
             EngineError::Invalid(format!("{} is not an absolute path", dir.display()))
         })?;
         Ok(Warehouse::new(url))
-    }
-
-    pub fn root(&self) -> &Url {
-        &self.root
     }
 
     pub fn table_url(&self, schema: &str, table: &str) -> EngineResult<Url> {

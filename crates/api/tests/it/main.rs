@@ -58,6 +58,23 @@ impl Api {
         )
     }
 
+    /// Calls and checks the answer is the given Databricks error.
+    async fn expect_error(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Value,
+        status: StatusCode,
+        code: &str,
+    ) {
+        let (s, b) = self.call(method.clone(), uri, body).await;
+        assert_eq!(
+            (s, b["error_code"].as_str()),
+            (status, Some(code)),
+            "{method} {uri}: {b}"
+        );
+    }
+
     async fn call(&self, method: Method, uri: &str, body: Value) -> (StatusCode, Value) {
         let body = if method == Method::GET || method == Method::DELETE {
             None
@@ -323,17 +340,14 @@ async fn jobs_and_runs_round_trip_in_databricks_shapes() {
     let task_run = run["tasks"][0]["run_id"].as_u64().unwrap();
     assert_ne!(task_run, run_id);
 
-    let (s, e) = api
-        .call(
-            Method::GET,
-            &format!("/api/2.2/jobs/runs/get-output?run_id={run_id}"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (s, e["error_code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE"))
-    );
+    api.expect_error(
+        Method::GET,
+        &format!("/api/2.2/jobs/runs/get-output?run_id={run_id}"),
+        json!({}),
+        StatusCode::BAD_REQUEST,
+        "INVALID_PARAMETER_VALUE",
+    )
+    .await;
     let (s, out) = api
         .call(
             Method::GET,
@@ -344,17 +358,14 @@ async fn jobs_and_runs_round_trip_in_databricks_shapes() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(out["metadata"]["run_id"], task_run);
 
-    let (s, e) = api
-        .call(
-            Method::POST,
-            "/api/2.2/jobs/runs/delete",
-            json!({"run_id": run_id}),
-        )
-        .await;
-    assert_eq!(
-        (s, e["error_code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("INVALID_STATE"))
-    );
+    api.expect_error(
+        Method::POST,
+        "/api/2.2/jobs/runs/delete",
+        json!({"run_id": run_id}),
+        StatusCode::BAD_REQUEST,
+        "INVALID_STATE",
+    )
+    .await;
     let (s, _) = api
         .call(
             Method::POST,
@@ -384,17 +395,14 @@ async fn jobs_and_runs_round_trip_in_databricks_shapes() {
         .await;
     assert_eq!(s, StatusCode::OK);
 
-    let (s, e) = api
-        .call(
-            Method::POST,
-            "/api/2.2/jobs/run-now",
-            json!({"job_id": job_id, "job_parameters": {"undeclared": "1"}}),
-        )
-        .await;
-    assert_eq!(
-        (s, e["error_code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE"))
-    );
+    api.expect_error(
+        Method::POST,
+        "/api/2.2/jobs/run-now",
+        json!({"job_id": job_id, "job_parameters": {"undeclared": "1"}}),
+        StatusCode::BAD_REQUEST,
+        "INVALID_PARAMETER_VALUE",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -474,15 +482,12 @@ async fn queries_api_round_trips() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, e) = api
-        .call(
-            Method::GET,
-            &format!("/api/2.0/sql/queries/{id}"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (s, e["error_code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("RESOURCE_DOES_NOT_EXIST"))
-    );
+    api.expect_error(
+        Method::GET,
+        &format!("/api/2.0/sql/queries/{id}"),
+        json!({}),
+        StatusCode::NOT_FOUND,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    .await;
 }
