@@ -95,12 +95,16 @@ impl Control {
     }
 
     pub async fn get_job(&self, id: JobId) -> ControlResult<Job> {
-        let item = self
-            .store
-            .get(&job_key(id))
-            .await
-            .map_err(missing(format!("Job {id}")))?;
-        decode(&item)
+        self.read(&job_key(id), format!("Job {id}")).await
+    }
+
+    /// Reads one document; a missing one is `NotFound` naming `what`.
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &Key,
+        what: impl std::fmt::Display,
+    ) -> ControlResult<T> {
+        decode(&self.store.get(key).await.map_err(missing(what))?)
     }
 
     /// Read-modify-write of one document, retried on version conflicts: `f` changes the document and
@@ -689,12 +693,7 @@ impl Control {
     }
 
     pub async fn get_query(&self, id: &str) -> ControlResult<SavedQuery> {
-        let item = self
-            .store
-            .get(&query_key(id))
-            .await
-            .map_err(missing(format!("Query {id}")))?;
-        decode(&item)
+        self.read(&query_key(id), format!("Query {id}")).await
     }
 
     pub async fn list_queries(
