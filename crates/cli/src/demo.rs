@@ -158,11 +158,10 @@ pub async fn run(
         "SELECT city, sum(trips) AS trips, round(sum(fares_usd), 2) AS fares_usd FROM demo.city_daily GROUP BY city ORDER BY city",
         "SELECT * FROM demo.long_trips ORDER BY usd_per_km DESC",
     ] {
-        let out = engine.execute(sql).await?;
-        println!("\n{sql}");
-        for row in &out.sample {
-            println!("  {row}");
-        }
+        let ctx = lakeplane_engine::ExecContext::new("demo");
+        let batches = engine.execute(&ctx, sql).await?.collect().await?;
+        let table = lakeplane_engine::arrow::util::pretty::pretty_format_batches(&batches)?;
+        println!("\n{sql}\n{table}");
     }
     println!(
         "\nThe Delta tables are under {}",

@@ -4,8 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use lakeplane_api::{router, AppState};
+use lakeplane_http::serve::{serve, ServeLimits};
 use tokio::process::{Child, Command};
+
+use crate::AccessArgs;
 
 #[derive(clap::Args)]
 pub struct DevArgs {
@@ -15,6 +17,8 @@ pub struct DevArgs {
     /// The data directory: state.db (the embedded state store) and warehouse/ (Delta tables).
     #[arg(long, default_value = ".lakeplane")]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub access: AccessArgs,
     /// The API token clients send as `Authorization: Bearer <token>`.
     #[arg(
         long,
@@ -32,6 +36,13 @@ pub struct DevArgs {
     /// Seconds a worker's claim lasts without a heartbeat.
     #[arg(long, default_value_t = 30)]
     pub lease_seconds: u64,
+    /// Milliseconds a client has to send a request's headers (also how long an idle connection
+    /// stays open).
+    #[arg(long, default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
     /// Run the demo pipeline once the platform is up.
     #[arg(long)]
     pub demo: bool,
@@ -71,6 +82,8 @@ fn spawn_worker(args: &DevArgs, n: usize) -> anyhow::Result<Child> {
         .arg("--lease-seconds")
         .arg(args.lease_seconds.to_string())
         .arg("--exit-with-parent")
+        .arg(std::process::id().to_string())
+        .args(args.access.to_args())
         .kill_on_drop(true)
         .spawn()
         .context("cannot start a worker process")
@@ -80,10 +93,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     if args.token.trim().is_empty() {
         anyhow::bail!("the token must not be empty (--token or LAKEPLANE_TOKEN)");
     }
-    let local = crate::open_local(&args.data_dir).await?;
+    let local = crate::open_local(&args.data_dir, &args.access).await?;
     local
         .control
-        .add_token(&args.token, "dev@lakeplane.local")
+        .tokens()
+        .add(&args.token, "dev@lakeplane.local")
         .await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -98,12 +112,13 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     println!("  data directory: {}", args.data_dir.display());
     println!("  workers:        {}", args.workers);
     println!("  connect:        DATABRICKS_HOST={url} DATABRICKS_TOKEN=<your token>");
-    let app = router(AppState::new(local.control.clone()));
-    let mut server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-    });
+    let app = lakeplane_api::shell(local.control.clone()).into_router();
+    let limits = ServeLimits {
+        max_connections: args.max_connections,
+        header_timeout: std::time::Duration::from_millis(args.header_timeout_ms.max(100)),
+        ..ServeLimits::default()
+    };
+    let mut server = tokio::spawn(serve(listener, app, limits, shutdown_signal()));
     if args.demo {
         let demo = crate::demo::run(
             url.clone(),

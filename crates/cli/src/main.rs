@@ -14,7 +14,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use lakeplane_control::Control;
-use lakeplane_engine::{location::Warehouse, Engine};
+use lakeplane_engine::access::AccessPolicy;
+use lakeplane_engine::storage::StorageRoot;
+use lakeplane_engine::Engine;
 use lakeplane_store::embedded::EmbeddedStore;
 use lakeplane_worker::{Worker, WorkerConfig};
 
@@ -37,11 +39,50 @@ enum Command {
     Worker(WorkerArgs),
 }
 
+/// What SQL may read, besides the data directory.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct AccessArgs {
+    /// A local folder SQL may read (read_files, sql_task.file.path); repeatable. The data directory
+    /// and this repository's examples/ are always readable; nothing else on the machine is.
+    #[arg(long = "allow-path", value_name = "DIR")]
+    pub allow_paths: Vec<PathBuf>,
+    /// An S3 bucket SQL may read; repeatable. Without any, every bucket your AWS credentials reach.
+    #[arg(long = "allow-bucket", value_name = "BUCKET")]
+    pub allow_buckets: Vec<String>,
+}
+
+impl AccessArgs {
+    /// The policy for a data directory.
+    pub fn policy(&self, data_dir: &std::path::Path) -> AccessPolicy {
+        let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let roots = [data_dir.to_path_buf(), examples]
+            .into_iter()
+            .chain(self.allow_paths.iter().cloned());
+        let buckets = (!self.allow_buckets.is_empty()).then(|| self.allow_buckets.clone());
+        AccessPolicy::local(roots).with_s3_buckets(buckets)
+    }
+
+    /// The same flags, for a worker process.
+    pub fn to_args(&self) -> Vec<String> {
+        let paths = self
+            .allow_paths
+            .iter()
+            .flat_map(|p| ["--allow-path".to_string(), p.display().to_string()]);
+        let buckets = self
+            .allow_buckets
+            .iter()
+            .flat_map(|b| ["--allow-bucket".to_string(), b.clone()]);
+        paths.chain(buckets).collect()
+    }
+}
+
 #[derive(clap::Args, Clone)]
 pub struct WorkerArgs {
     /// The data directory (state.db and warehouse/).
     #[arg(long, default_value = ".lakeplane")]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub access: AccessArgs,
     /// This worker's id (unique among live workers).
     #[arg(long)]
     pub id: Option<String>,
@@ -57,9 +98,10 @@ pub struct WorkerArgs {
     /// The longest wait, in milliseconds, between looks for due tasks while idle.
     #[arg(long, default_value_t = 100)]
     pub poll_ms: u64,
-    /// Exit when the process that started this worker exits (`lakeplane dev` sets this).
-    #[arg(long)]
-    pub exit_with_parent: bool,
+    /// Exit when the process with this id stops being this worker's parent (`lakeplane dev` passes
+    /// its own id, so a worker orphaned even during its start-up exits).
+    #[arg(long, value_name = "PID")]
+    pub exit_with_parent: Option<u32>,
 }
 
 /// The state database and the warehouse inside a data directory.
@@ -68,21 +110,27 @@ pub struct Local {
     pub engine: Engine,
 }
 
-pub async fn open_local(data_dir: &std::path::Path) -> anyhow::Result<Local> {
+/// The platform over a data directory: the embedded state store and the engine, with the one AWS
+/// configuration (standard chain: environment, profile, SSO, instance role) for reading S3.
+pub async fn open_local(data_dir: &std::path::Path, access: &AccessArgs) -> anyhow::Result<Local> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     let store = EmbeddedStore::open(data_dir.join("state.db"))
         .await
         .with_context(|| format!("cannot open {}", data_dir.join("state.db").display()))?;
-    let warehouse = Warehouse::local(&data_dir.join("warehouse"))?;
+    let root = StorageRoot::local(&data_dir.join("warehouse"))?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     Ok(Local {
         control: Control::new(Arc::new(store)),
-        engine: Engine::new(warehouse),
+        engine: Engine::new(root, access.policy(data_dir), Some(aws))?,
     })
 }
 
 async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
-    let local = open_local(&args.data_dir).await?;
+    let local = tokio::select! {
+        local = open_local(&args.data_dir, &args.access) => local?,
+        _ = parent_gone(args.exit_with_parent) => return Ok(()),
+    };
     let id = args.id.unwrap_or_else(|| {
         format!(
             "worker-{}-{}",
@@ -97,11 +145,11 @@ async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
         poll: Duration::from_millis(args.poll_ms.max(1)),
         ..WorkerConfig::new(id)
     };
-    let exit_with_parent = args.exit_with_parent;
+    let parent = args.exit_with_parent;
     let shutdown = async move {
         tokio::select! {
             _ = dev::shutdown_signal() => {}
-            _ = parent_gone(), if exit_with_parent => {
+            _ = parent_gone(parent) => {
                 tracing::warn!("the parent process exited; stopping");
             }
         }
@@ -112,19 +160,16 @@ async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes when this process is re-parented, i.e. the process that started it has exited.
-async fn parent_gone() {
+/// Completes when `parent` is no longer this process's parent (it exited and this process was
+/// re-parented); never when `parent` is `None`.
+async fn parent_gone(parent: Option<u32>) {
     #[cfg(unix)]
-    {
-        let parent = std::os::unix::process::parent_id();
-        loop {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            if std::os::unix::process::parent_id() != parent {
-                return;
-            }
+    if let Some(parent) = parent {
+        while std::os::unix::process::parent_id() == parent {
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        return;
     }
-    #[cfg(not(unix))]
     std::future::pending::<()>().await
 }
 

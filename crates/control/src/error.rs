@@ -1,49 +1,64 @@
-use lakeplane_core::DomainError;
+//! The control plane's error: the object a use case could not act on, or the domain or store error
+//! underneath, kept as the source.
+
+use lakeplane_core::{DomainError, RunId};
 use lakeplane_store::StoreError;
 
 /// What a control-plane use case can fail with. The API maps each to a Databricks error code.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("{0}")]
-    NotFound(String),
+    /// No such object (`kind` is "Job", "Run", "Query", ...).
+    #[error("{kind} {name} does not exist.")]
+    NotFound { kind: &'static str, name: String },
+    #[error("{kind} {name} already exists.")]
+    AlreadyExists { kind: &'static str, name: String },
+    /// Concurrent writers kept changing the object; the caller may try again.
+    #[error("{kind} {name} is being changed concurrently; try again.")]
+    Conflict { kind: &'static str, name: String },
+    /// A request the control plane refuses (beyond the domain's own rules).
     #[error("{0}")]
     InvalidParameter(String),
+    /// The object is not in a state that allows the request.
     #[error("{0}")]
     InvalidState(String),
-    #[error("{0}")]
-    AlreadyExists(String),
-    /// Concurrent writers kept colliding; the caller may retry.
-    #[error("{0}")]
-    Conflict(String),
-    /// The state store is throttling or unreachable; the caller may retry.
-    #[error("{0}")]
-    Unavailable(String),
-    /// The worker no longer holds the task's lease.
-    #[error("{0}")]
-    LeaseLost(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The domain refused the request or a transition.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The worker no longer holds the task run's lease: another worker took it over, or it ended.
+    #[error("the lease on task run {task_run} is lost: {source}")]
+    LeaseLost {
+        task_run: RunId,
+        #[source]
+        source: DomainError,
+    },
+    /// A stored document does not decode (a bug or a foreign writer).
+    #[error("stored {kind} {item} is unreadable: {source}")]
+    Corrupt {
+        kind: &'static str,
+        item: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The state store failed (throttling, unavailable, a bad page token).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
+impl ControlError {
+    /// A version conflict that a read-modify-write may retry.
+    pub(crate) fn is_conflict(&self) -> bool {
+        matches!(self, ControlError::Store(StoreError::Conflict { .. }))
+    }
+
+    /// Whether the caller may succeed by trying again later.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ControlError::Conflict { .. } => true,
+            ControlError::Store(e) => e.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+/// The control plane's result alias.
 pub type ControlResult<T> = Result<T, ControlError>;
-
-impl From<DomainError> for ControlError {
-    fn from(e: DomainError) -> Self {
-        match e {
-            DomainError::InvalidParameter(m) => ControlError::InvalidParameter(m),
-            DomainError::InvalidState(m) => ControlError::InvalidState(m),
-        }
-    }
-}
-
-impl From<StoreError> for ControlError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(m) => ControlError::NotFound(m),
-            StoreError::AlreadyExists(m) => ControlError::AlreadyExists(m),
-            StoreError::Conflict(m) => ControlError::Conflict(m),
-            StoreError::Invalid(m) => ControlError::InvalidParameter(m),
-            StoreError::Throttled(m) | StoreError::Unavailable(m) => ControlError::Unavailable(m),
-        }
-    }
-}

@@ -1,6 +1,6 @@
-//! Lakeplane's domain: jobs with a task DAG, runs and task runs with explicit state machines, and the
-//! Databricks `state`/`status` objects they produce. No I/O happens here; the control plane stores these
-//! types through the state store port and the API renders them.
+//! Lakeplane's domain: jobs with a task DAG, runs and task runs with explicit state machines, the run
+//! planner, and parameter precedence. No I/O happens here; the control plane stores these types
+//! through the state store port, and the API renders them in Databricks' shapes.
 //!
 //! ```
 //! use lakeplane_core::job::JobSettings;

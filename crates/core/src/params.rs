@@ -1,47 +1,41 @@
-//! Parameter references in SQL text: `{{name}}` or `{{ name }}` is replaced by the parameter's value.
+//! Which parameter values a task's SQL sees. One rule, in one place, as Databricks documents it:
+//! a task's own `sql_task.parameters` are overridden by the run's legacy `sql_params` (run-now), and
+//! both are overridden by job parameters (their defaults, overridden by run-now's `job_parameters`).
+//!
+//! The values are bound into the SQL as values by the engine, never pasted into its text.
 
 use std::collections::BTreeMap;
 
-use crate::error::{DomainError, DomainResult};
-
-/// Replaces every `{{ name }}` in `sql` with `params[name]`. An unknown name is an error that names it,
-/// so a typo fails the task instead of running different SQL.
-pub fn substitute(sql: &str, params: &BTreeMap<String, String>) -> DomainResult<String> {
-    let mut out = String::with_capacity(sql.len());
-    let mut rest = sql;
-    while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start + 2..].find("}}") else {
-            break;
-        };
-        let name = rest[start + 2..start + 2 + len].trim();
-        let value = params.get(name).ok_or_else(|| {
-            DomainError::invalid(format!(
-                "the SQL references parameter '{name}', which is not set"
-            ))
-        })?;
-        out.push_str(&rest[..start]);
-        out.push_str(value);
-        rest = &rest[start + 2 + len + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
+/// The parameters of one task run, by precedence (later arguments win).
+pub fn resolve(
+    task_parameters: &BTreeMap<String, String>,
+    sql_params: &BTreeMap<String, String>,
+    job_parameters: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut out = task_parameters.clone();
+    out.extend(sql_params.iter().map(|(k, v)| (k.clone(), v.clone())));
+    out.extend(job_parameters.iter().map(|(k, v)| (k.clone(), v.clone())));
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn m(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     #[test]
-    fn substitutes_known_and_refuses_unknown() {
-        let p = BTreeMap::from([("day".to_string(), "2024-01-01".to_string())]);
-        assert_eq!(
-            substitute("SELECT '{{day}}', '{{ day }}'", &p).unwrap(),
-            "SELECT '2024-01-01', '2024-01-01'"
+    fn job_parameters_win_over_run_overrides_over_task_parameters() {
+        let got = resolve(
+            &m(&[("a", "task"), ("b", "task"), ("c", "task")]),
+            &m(&[("b", "sql_params"), ("c", "sql_params")]),
+            &m(&[("c", "job")]),
         );
-        assert!(substitute("SELECT {{nope}}", &p)
-            .unwrap_err()
-            .to_string()
-            .contains("'nope'"));
-        assert_eq!(substitute("SELECT '{{' ", &p).unwrap(), "SELECT '{{' ");
+        assert_eq!(got, m(&[("a", "task"), ("b", "sql_params"), ("c", "job")]));
     }
 }

@@ -1,4 +1,4 @@
-//! The catalog DataFusion sees: catalog `main`, one schema per folder under the warehouse root, one
+//! The catalog DataFusion sees: catalog `main`, one schema per folder under the storage root, one
 //! Delta table per folder under a schema. Tables are opened when a query names them.
 
 use std::sync::Arc;
@@ -10,21 +10,21 @@ use deltalake::datafusion::error::DataFusionError;
 use deltalake::DeltaTable;
 use url::Url;
 
-use crate::location::Warehouse;
+use crate::storage::StorageRoot;
 
 #[derive(Debug)]
 pub(crate) struct LakeCatalog {
-    pub warehouse: Warehouse,
+    pub root: StorageRoot,
 }
 
 impl CatalogProvider for LakeCatalog {
     fn schema_names(&self) -> Vec<String> {
-        self.warehouse.list_local_dirs(&[])
+        self.root.list_local_dirs(&[])
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         Some(Arc::new(LakeSchema {
-            warehouse: self.warehouse.clone(),
+            root: self.root.clone(),
             schema: name.to_ascii_lowercase(),
         }))
     }
@@ -32,19 +32,19 @@ impl CatalogProvider for LakeCatalog {
 
 #[derive(Debug)]
 pub(crate) struct LakeSchema {
-    warehouse: Warehouse,
+    root: StorageRoot,
     schema: String,
 }
 
 #[async_trait]
 impl SchemaProvider for LakeSchema {
     fn table_names(&self) -> Vec<String> {
-        self.warehouse.list_local_dirs(&[&self.schema])
+        self.root.list_local_dirs(&[&self.schema])
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>, DataFusionError> {
         let url = self
-            .warehouse
+            .root
             .table_url(&self.schema, name)
             .map_err(|e| DataFusionError::Plan(e.to_string()))?;
         match open(&url).await {
@@ -55,7 +55,7 @@ impl SchemaProvider for LakeSchema {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.warehouse
+        self.root
             .list_local_dirs(&[&self.schema])
             .iter()
             .any(|t| t == name)

@@ -1,41 +1,104 @@
-/// What running SQL can fail with. Messages are meant for the user who wrote the SQL.
+//! What running SQL can fail with. Messages are meant for the user who wrote the SQL; the DataFusion,
+//! delta-rs, object store or I/O error underneath is kept as the source.
+
+use deltalake::datafusion::error::DataFusionError;
+use deltalake::datafusion::sql::sqlparser::parser::ParserError;
+use deltalake::DeltaTableError;
+
+/// What running SQL can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The SQL does not parse.
     #[error("SQL syntax error: {0}")]
-    Parse(String),
-    /// Planning or execution failed (an unknown table or column, a type mismatch, ...).
-    #[error("{0}")]
-    Sql(String),
-    /// A statement lakeplane does not run (yet).
-    #[error("{0}")]
-    Unsupported(String),
-    /// A bad name, path or option.
-    #[error("{0}")]
-    Invalid(String),
+    Parse(#[from] ParserError),
+    /// Planning or execution failed (an unknown table or column, a type mismatch, memory exhausted, ...).
+    #[error("{}", .0.user_message())]
+    DataFusion(#[from] DataFusionError),
     /// Reading or writing a Delta table failed.
     #[error("Delta table error: {0}")]
-    Delta(String),
-    #[error("I/O error: {0}")]
-    Io(String),
+    Delta(#[from] DeltaTableError),
+    /// A statement or form lakeplane does not run (yet).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A bad name, option or parameter.
+    #[error("{0}")]
+    Invalid(String),
+    /// A path or URI outside what this engine may read.
+    #[error("access denied: {path}: {reason}")]
+    AccessDenied { path: String, reason: String },
+    /// An input larger than its limit.
+    #[error("{what} is larger than the {limit}-byte limit")]
+    TooLarge { what: String, limit: u64 },
+    /// Reading a local file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading an object (S3, or a confined local file) failed.
+    #[error("{path}: {source}")]
+    ObjectStore {
+        path: String,
+        #[source]
+        source: deltalake::datafusion::object_store::Error,
+    },
+    /// The execution's cancellation was triggered.
+    #[error("the statement was cancelled")]
+    Cancelled,
+    /// Statement `index` (1-based) of a script failed.
+    #[error("statement {index}: {source}")]
+    Statement {
+        index: usize,
+        #[source]
+        source: Box<EngineError>,
+    },
+}
+
+/// DataFusion's message without the backtrace it may carry.
+trait UserMessage {
+    fn user_message(&self) -> String;
+}
+
+impl UserMessage for DataFusionError {
+    fn user_message(&self) -> String {
+        // An access check failing inside a scan arrives wrapped; say what it is.
+        match self.find_root() {
+            DataFusionError::ObjectStore(e) if is_denied(e) => e.to_string(),
+            _ => self.strip_backtrace(),
+        }
+    }
+}
+
+fn is_denied(e: &deltalake::datafusion::object_store::Error) -> bool {
+    matches!(
+        e,
+        deltalake::datafusion::object_store::Error::PermissionDenied { .. }
+    )
+}
+
+impl EngineError {
+    pub(crate) fn invalid(msg: impl Into<String>) -> EngineError {
+        EngineError::Invalid(msg.into())
+    }
+
+    pub(crate) fn denied(path: impl Into<String>, reason: impl Into<String>) -> EngineError {
+        EngineError::AccessDenied {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Marks the error as coming from statement `index` (1-based) of a script of several.
+    pub(crate) fn in_statement(self, index: usize) -> EngineError {
+        match self {
+            e @ EngineError::Cancelled => e,
+            e => EngineError::Statement {
+                index,
+                source: Box::new(e),
+            },
+        }
+    }
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
-
-impl From<deltalake::datafusion::error::DataFusionError> for EngineError {
-    fn from(e: deltalake::datafusion::error::DataFusionError) -> Self {
-        EngineError::Sql(e.strip_backtrace())
-    }
-}
-
-impl From<deltalake::DeltaTableError> for EngineError {
-    fn from(e: deltalake::DeltaTableError) -> Self {
-        EngineError::Delta(e.to_string())
-    }
-}
-
-impl From<deltalake::datafusion::sql::sqlparser::parser::ParserError> for EngineError {
-    fn from(e: deltalake::datafusion::sql::sqlparser::parser::ParserError) -> Self {
-        EngineError::Parse(e.to_string())
-    }
-}

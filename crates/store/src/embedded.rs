@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::{
-    check_transaction, clamp_limit, cursor_after, Cursor, Index, IndexEntry, Item, Key, Page,
+    check_transaction, clamp_limit, page_of, Cursor, Index, IndexEntry, Item, Key, Page,
     StateStore, StoreError, StoreResult,
 };
 
@@ -41,6 +41,9 @@ const COLUMNS: &str = "pk, sk, ver, body, c_pk, c_sk, p_pk, p_sk, due_at, alias"
 pub struct EmbeddedStore {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// The temporary directory of [`EmbeddedStore::in_temp_dir`], removed with the last clone.
+    #[cfg(feature = "testing")]
+    _temp: Option<Arc<tempfile::TempDir>>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -59,9 +62,9 @@ fn sql_err(e: rusqlite::Error) -> StoreError {
                 rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
             ) =>
         {
-            StoreError::Throttled(e.to_string())
+            StoreError::Throttled { source: e.into() }
         }
-        _ => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::unavailable(e),
     }
 }
 
@@ -128,8 +131,9 @@ impl EmbeddedStore {
         let p = path.clone();
         let conn = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
             if let Some(dir) = p.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::unavailable(format!("cannot create {}: {e}", dir.display()))
+                })?;
             }
             let conn = Connection::open(&p).map_err(sql_err)?;
             conn.busy_timeout(Duration::from_secs(10))
@@ -142,11 +146,27 @@ impl EmbeddedStore {
             Ok(conn)
         })
         .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        .map_err(StoreError::unavailable)??;
         Ok(EmbeddedStore {
             conn: Arc::new(Mutex::new(conn)),
             path,
+            #[cfg(feature = "testing")]
+            _temp: None,
         })
+    }
+
+    /// A store in a fresh temporary directory, removed when the last clone of the store is dropped.
+    #[cfg(feature = "testing")]
+    pub async fn in_temp_dir() -> StoreResult<EmbeddedStore> {
+        let dir = tempfile::tempdir().map_err(StoreError::unavailable)?;
+        let mut store = EmbeddedStore::open(dir.path().join("state.db")).await?;
+        store._temp = Some(Arc::new(dir));
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     async fn with<T, F>(&self, f: F) -> StoreResult<T>
@@ -158,11 +178,11 @@ impl EmbeddedStore {
         tokio::task::spawn_blocking(move || {
             let mut guard = conn
                 .lock()
-                .map_err(|_| StoreError::Unavailable("state database lock poisoned".into()))?;
+                .map_err(|_| StoreError::unavailable("the state database's lock is poisoned"))?;
             f(&mut guard)
         })
         .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        .map_err(StoreError::unavailable)?
     }
 }
 
@@ -176,14 +196,17 @@ impl StateStore for EmbeddedStore {
                 .map_err(sql_err)?;
             for item in &items {
                 if stored_version(&tx, &item.key).map_err(sql_err)?.is_some() {
-                    return Err(StoreError::AlreadyExists(item.key.to_string()));
+                    return Err(StoreError::already_exists(&item.key));
                 }
                 if let Err(e) = write_item(&tx, item, 1, true) {
                     return Err(match &e {
                         rusqlite::Error::SqliteFailure(f, _)
                             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
                         {
-                            StoreError::AlreadyExists(format!("alias of {}", item.key))
+                            StoreError::already_exists(format!(
+                                "alias {}",
+                                item.alias.as_deref().unwrap_or_default()
+                            ))
                         }
                         _ => sql_err(e),
                     });
@@ -204,7 +227,7 @@ impl StateStore for EmbeddedStore {
             )
             .optional()
             .map_err(sql_err)?
-            .ok_or_else(|| StoreError::NotFound(key.to_string()))
+            .ok_or_else(|| StoreError::not_found(&key))
         })
         .await
     }
@@ -215,12 +238,12 @@ impl StateStore for EmbeddedStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql_err)?;
             match stored_version(&tx, &item.key).map_err(sql_err)? {
-                None => return Err(StoreError::NotFound(item.key.to_string())),
+                None => return Err(StoreError::not_found(&item.key)),
                 Some(v) if v != expected_version => {
-                    return Err(StoreError::Conflict(format!(
-                        "{} is at version {v}, not {expected_version}",
-                        item.key
-                    )))
+                    return Err(StoreError::conflict(
+                        &item.key,
+                        format!("it is at version {v}, not {expected_version}"),
+                    ))
                 }
                 Some(_) => {}
             }
@@ -242,11 +265,12 @@ impl StateStore for EmbeddedStore {
                 stored_version(&tx, &key).map_err(sql_err)?,
                 expected_version,
             ) {
-                (None, _) => return Err(StoreError::NotFound(key.to_string())),
+                (None, _) => return Err(StoreError::not_found(&key)),
                 (Some(v), Some(e)) if v != e => {
-                    return Err(StoreError::Conflict(format!(
-                        "{key} is at version {v}, not {e}"
-                    )))
+                    return Err(StoreError::conflict(
+                        &key,
+                        format!("it is at version {v}, not {e}"),
+                    ))
                 }
                 _ => {}
             }
@@ -301,14 +325,8 @@ impl StateStore for EmbeddedStore {
             let rows = stmt
                 .query_map(params![partition, s, p, k, (limit + 1) as i64], read_item)
                 .map_err(sql_err)?;
-            let mut items = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)?;
-            let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|last| cursor_after(index, last))
-        } else {
-            None
-        };
-            Ok(Page { items, next })
+            let items = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)?;
+            Ok(page_of(index, items, limit))
         })
         .await
     }
@@ -340,7 +358,7 @@ impl StateStore for EmbeddedStore {
             )
             .optional()
             .map_err(sql_err)?
-            .ok_or_else(|| StoreError::NotFound(format!("alias {alias}")))
+            .ok_or_else(|| StoreError::not_found(format!("alias {alias}")))
         })
         .await
     }

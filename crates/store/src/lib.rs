@@ -25,33 +25,84 @@
 #![cfg_attr(not(any(feature = "embedded", feature = "dynamodb")), allow(dead_code))]
 
 use async_trait::async_trait;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+mod cursor;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(feature = "testing")]
+pub mod testing;
 
-/// What a store operation can fail with. Adapters map their backend's errors to these.
+pub(crate) use cursor::{check_transaction, clamp_limit, page_of, Cursor};
+
+/// A backend's own error, kept as the source of a [`StoreError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What a store operation can fail with. Adapters map their backend's errors to these, keeping the
+/// backend's error as the source; no SDK type crosses the port.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("not found: {0}")]
-    NotFound(String),
-    #[error("already exists: {0}")]
-    AlreadyExists(String),
+    /// No item under this key (or alias).
+    #[error("{item} does not exist")]
+    NotFound { item: String },
+    /// An item under this key (or alias) exists already.
+    #[error("{item} already exists")]
+    AlreadyExists { item: String },
     /// The item changed since it was read (its version differs), or a transaction collided.
-    #[error("conflict: {0}")]
-    Conflict(String),
+    #[error("{item} changed concurrently: {reason}")]
+    Conflict { item: String, reason: String },
     /// The backend kept throttling after the retries ran out.
-    #[error("throttled: {0}")]
-    Throttled(String),
+    #[error("the state store is throttling requests: {source}")]
+    Throttled {
+        #[source]
+        source: BoxError,
+    },
     /// The backend could not be reached or failed.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+    #[error("the state store is unavailable: {source}")]
+    Unavailable {
+        #[source]
+        source: BoxError,
+    },
     /// A request the store cannot serve (too many items in a transaction, a bad page token).
     #[error("invalid request: {0}")]
     Invalid(String),
+}
+
+impl StoreError {
+    pub fn not_found(item: impl std::fmt::Display) -> StoreError {
+        StoreError::NotFound {
+            item: item.to_string(),
+        }
+    }
+
+    pub fn already_exists(item: impl std::fmt::Display) -> StoreError {
+        StoreError::AlreadyExists {
+            item: item.to_string(),
+        }
+    }
+
+    pub fn conflict(item: impl std::fmt::Display, reason: impl Into<String>) -> StoreError {
+        StoreError::Conflict {
+            item: item.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn unavailable(source: impl Into<BoxError>) -> StoreError {
+        StoreError::Unavailable {
+            source: source.into(),
+        }
+    }
+
+    /// Whether trying again later may succeed (throttling, an unreachable backend).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Throttled { .. } | StoreError::Unavailable { .. }
+        )
+    }
 }
 
 /// The store's result alias.
@@ -135,12 +186,21 @@ impl Item {
     }
 }
 
-/// One page of a listing.
+/// One page of a listing. Every entry carries the token that resumes the listing right after it, so
+/// a caller that stops part-way through a page (a filter, a legacy offset) hands out an exact token
+/// without knowing how the store makes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    pub items: Vec<Item>,
+    pub entries: Vec<Entry>,
     /// Pass back as `after` for the next page; `None` on the last page.
     pub next: Option<String>,
+}
+
+/// An item in a listing, and the page token that resumes the listing after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub item: Item,
+    pub resume: String,
 }
 
 /// The most items [`StateStore::insert`] writes in one transaction (DynamoDB's limit).
@@ -195,68 +255,6 @@ pub trait StateStore: Send + Sync + 'static {
     async fn increment(&self, counter: &str, by: u64) -> StoreResult<u64>;
 }
 
-/// A listing cursor: where the last item of a page sits. Opaque to callers (base64url JSON).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Cursor {
-    #[serde(rename = "s")]
-    pub sort: String,
-    #[serde(rename = "p")]
-    pub pk: String,
-    #[serde(rename = "k")]
-    pub sk: String,
-}
-
-impl Cursor {
-    pub(crate) fn encode(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-    }
-
-    pub(crate) fn decode(token: &str) -> StoreResult<Cursor> {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(token)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| StoreError::Invalid(format!("malformed page token '{token}'")))
-    }
-}
-
-/// A page token that resumes a listing right after `item`, for callers that stop part-way through
-/// a page (filters, legacy offsets).
-pub fn cursor_after(index: Index, item: &Item) -> String {
-    let entry = match index {
-        Index::Collection => item.collection.as_ref(),
-        Index::Parent => item.parent.as_ref(),
-    };
-    Cursor {
-        sort: entry.map(|e| e.sort.clone()).unwrap_or_default(),
-        pk: item.key.pk.clone(),
-        sk: item.key.sk.clone(),
-    }
-    .encode()
-}
-
-pub(crate) fn clamp_limit(limit: usize) -> usize {
-    limit.clamp(1, MAX_PAGE)
-}
-
-pub(crate) fn check_transaction(items: &[Item]) -> StoreResult<()> {
-    if items.len() > MAX_TRANSACTION_ITEMS {
-        return Err(StoreError::Invalid(format!(
-            "a transaction may write at most {MAX_TRANSACTION_ITEMS} items, got {}",
-            items.len()
-        )));
-    }
-    let mut keys: Vec<&Key> = items.iter().map(|i| &i.key).collect();
-    keys.sort();
-    if keys.windows(2).any(|w| w[0] == w[1]) {
-        return Err(StoreError::Invalid(
-            "a transaction names one key twice".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Attribute names and index names of the one-table design, shared by the DynamoDB adapter and the
 /// CloudFormation template (see `infra/dynamodb-table.md`).
 pub mod schema {
@@ -279,37 +277,4 @@ pub mod schema {
     pub const PARENT_INDEX: &str = "parent";
     pub const QUEUE_INDEX: &str = "queue";
     pub const ALIAS_INDEX: &str = "alias";
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let c = Cursor {
-            sort: "0001".into(),
-            pk: "JOB#1".into(),
-            sk: "JOB".into(),
-        };
-        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
-        assert!(matches!(Cursor::decode("%%%"), Err(StoreError::Invalid(_))));
-        assert!(matches!(
-            Cursor::decode("aGVsbG8"),
-            Err(StoreError::Invalid(_))
-        ));
-    }
-
-    #[test]
-    fn transactions_are_bounded() {
-        let items: Vec<Item> = (0..101)
-            .map(|i| Item::new(Key::new(format!("P{i}"), "S"), "{}"))
-            .collect();
-        assert!(check_transaction(&items).is_err());
-        let dup = vec![
-            Item::new(Key::new("P", "S"), "{}"),
-            Item::new(Key::new("P", "S"), "{}"),
-        ];
-        assert!(check_transaction(&dup).is_err());
-    }
 }

@@ -14,17 +14,20 @@
 //! # }
 //! ```
 
-use std::collections::BTreeMap;
+mod output;
+mod task_sql;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use lakeplane_control::{Claim, Control, ControlError, Heartbeat};
-use lakeplane_core::job::SqlSource;
 use lakeplane_core::run::{TaskOutput, TaskResult};
-use lakeplane_engine::Engine;
+use lakeplane_engine::{Engine, ExecContext, TxnId};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
+
+pub use output::SAMPLE_ROWS;
 
 /// How a worker behaves.
 #[derive(Debug, Clone)]
@@ -95,7 +98,12 @@ impl Worker {
                 _ = &mut shutdown => break,
                 p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             };
-            match self.control.claim_next(&self.config.id, lease_ms).await {
+            match self
+                .control
+                .leases()
+                .claim_next(&self.config.id, lease_ms)
+                .await
+            {
                 Ok(Some(claim)) => {
                     idle = shortest;
                     let me = self.clone();
@@ -129,26 +137,30 @@ impl Worker {
         async move {
             if claim.task.cancel_requested {
                 // Claimed after its previous worker died, but the run was cancelled meanwhile.
-                return match self.control.complete(claim, TaskResult::Canceled, "Run was cancelled".into(), None).await {
+                return match self.control.leases().complete(claim, TaskResult::Canceled, "Run was cancelled".into(), None).await {
                     Ok(()) => Executed::Recorded(TaskResult::Canceled),
                     Err(_) => Executed::LeaseLost,
                 };
             }
             tracing::info!("task started");
             let lease_ms = self.config.lease.as_millis() as i64;
+            let ctx = self.context(&claim);
             let snapshot = claim.clone();
-            let work = self.run_sql(&snapshot);
+            let work = self.run_sql(&snapshot, &ctx);
             tokio::pin!(work);
             let mut beat = tokio::time::interval(self.config.heartbeat);
             beat.tick().await;
             let outcome = loop {
                 tokio::select! {
                     r = &mut work => break r,
-                    _ = beat.tick() => match self.control.heartbeat(&mut claim, lease_ms).await {
+                    _ = beat.tick() => match self.control.leases().heartbeat(&mut claim, lease_ms).await {
                         Ok(Heartbeat::Continue) => {}
-                        Ok(Heartbeat::Cancel) => break Err((TaskResult::Canceled, "Run was cancelled".to_string())),
-                        Err(ControlError::LeaseLost(m)) => {
-                            tracing::warn!(reason = %m, "lease lost; dropping the task");
+                        Ok(Heartbeat::Cancel) => {
+                            ctx.cancel.cancel();
+                            break Err((TaskResult::Canceled, "Run was cancelled".to_string()));
+                        }
+                        Err(e @ ControlError::LeaseLost { .. }) => {
+                            tracing::warn!(reason = %e, "lease lost; dropping the task");
                             return Executed::LeaseLost;
                         }
                         // A missed heartbeat is survivable while the lease lasts.
@@ -160,10 +172,10 @@ impl Worker {
                 Ok(out) => (TaskResult::Success, String::new(), Some(out)),
                 Err((result, message)) => (result, message, None),
             };
-            match self.control.complete(claim, result, message, output).await {
+            match self.control.leases().complete(claim, result, message, output).await {
                 Ok(()) => Executed::Recorded(result),
-                Err(ControlError::LeaseLost(m)) => {
-                    tracing::warn!(reason = %m, "lease lost before completion; outcome dropped");
+                Err(e @ ControlError::LeaseLost { .. }) => {
+                    tracing::warn!(reason = %e, "lease lost before completion; outcome dropped");
                     Executed::LeaseLost
                 }
                 Err(e) => {
@@ -177,38 +189,35 @@ impl Worker {
         .await
     }
 
-    /// Loads the task's SQL, fills in parameters, and runs it.
-    async fn run_sql(&self, claim: &Claim) -> Result<TaskOutput, (TaskResult, String)> {
+    /// The execution context of a claimed task: its parameters bound as values, and a Delta
+    /// transaction identity naming the task run and this attempt.
+    fn context(&self, claim: &Claim) -> ExecContext {
+        let task = &claim.task;
+        let mut ctx = ExecContext::new(self.config.id.clone()).with_text_params(&claim.parameters);
+        ctx.txn = Some(TxnId {
+            app_id: format!("lakeplane/run-{}/task-{}", task.parent_run_id, task.key()),
+            version: i64::from(task.executions),
+        });
+        ctx
+    }
+
+    /// Resolves the task's SQL, runs it, and keeps a summary of what it produced.
+    async fn run_sql(
+        &self,
+        claim: &Claim,
+        ctx: &ExecContext,
+    ) -> Result<TaskOutput, (TaskResult, String)> {
         let failed = |m: String| (TaskResult::Failed, m);
-        let Some(sql_task) = &claim.task.task.sql_task else {
-            return Err(failed("the task has no sql_task".into()));
-        };
-        let text = match sql_task.source().map_err(|e| failed(e.to_string()))? {
-            SqlSource::Query(id) => self
-                .control
-                .get_query(id)
-                .await
-                .map(|q| q.query_text)
-                .map_err(|e| failed(e.to_string()))?,
-            SqlSource::File(path) => self
-                .engine
-                .read_sql_file(path)
-                .await
-                .map_err(|e| failed(format!("cannot read SQL file: {e}")))?,
-        };
-        let mut params: BTreeMap<String, String> = claim.job_parameters.clone();
-        params.extend(sql_task.parameters.clone());
-        let sql = lakeplane_core::params::substitute(&text, &params)
-            .map_err(|e| failed(e.to_string()))?;
+        let sql = task_sql::resolve(&self.control, &self.engine, &claim.task)
+            .await
+            .map_err(failed)?;
         let out = self
             .engine
-            .execute(&sql)
+            .execute(ctx, &sql)
             .await
             .map_err(|e| failed(e.to_string()))?;
-        Ok(TaskOutput {
-            statements: out.statements,
-            rows: out.rows,
-            sample: out.sample,
-        })
+        output::summarize(out)
+            .await
+            .map_err(|e| failed(e.to_string()))
     }
 }

@@ -1,10 +1,10 @@
 //! The `jobs` Lambda function: the Jobs and Queries API behind API Gateway (HTTP API), state in
-//! DynamoDB. Configuration is read once at cold start; the SDK client is built once and shared by
-//! every invocation. Links no DataFusion: runs are queued here and executed by workers.
+//! DynamoDB. Configuration is read once at cold start, and the one AWS configuration and the clients
+//! made from it are built once and shared by every invocation. Links no DataFusion: runs are queued
+//! here and executed by workers.
 
 use std::sync::Arc;
 
-use lakeplane_api::{router, AppState};
 use lakeplane_control::Control;
 use lakeplane_store::dynamodb::DynamoStore;
 
@@ -34,16 +34,16 @@ impl Config {
     }
 }
 
-/// The function's HTTP application over a state store.
+/// The function's HTTP application: the jobs and queries areas in the shared shell.
 pub fn app(control: Control, config: &Config) -> axum::Router {
-    let mut state = AppState::new(control);
+    let mut shell = lakeplane_api::shell(control);
     if let Some(w) = &config.workspace_id {
-        state.workspace_id = w.clone();
+        shell = shell.workspace_id(w.clone());
     }
-    router(state)
+    shell.into_router()
 }
 
-/// Builds the DynamoDB-backed control plane (once, at cold start).
-pub async fn control(config: &Config) -> Control {
-    Control::new(Arc::new(DynamoStore::from_env(config.table.clone()).await))
+/// The DynamoDB-backed control plane, over the binary's one AWS configuration.
+pub fn control(aws: &aws_config::SdkConfig, config: &Config) -> Control {
+    Control::new(Arc::new(DynamoStore::new(aws, config.table.clone())))
 }

@@ -2,40 +2,40 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
+mod schemas;
+
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use lakeplane_api::{route_table, router, AppState, OPENAPI};
 use lakeplane_control::Control;
-use lakeplane_store::embedded::EmbeddedStore;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 const TOKEN: &str = "api-test-token";
 
-struct Api {
+pub struct Api {
     app: axum::Router,
-    _dir: tempfile::TempDir,
+    routes: Vec<(Method, String)>,
+    doc: Value,
 }
 
 impl Api {
-    async fn new() -> Api {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path().join("state.db"))
-            .await
-            .unwrap();
-        let control = Control::new(Arc::new(store));
-        control.add_token(TOKEN, "tester").await.unwrap();
+    pub async fn new() -> Api {
+        let control = Control::new(lakeplane_testing::embedded_store().await);
+        control.tokens().add(TOKEN, "tester").await.unwrap();
+        let shell = lakeplane_api::shell(control);
+        let routes = shell.route_table();
+        let doc = serde_json::from_str(&shell.openapi().to_json().unwrap()).unwrap();
         Api {
-            app: router(AppState::new(control)),
-            _dir: dir,
+            app: shell.into_router(),
+            routes,
+            doc,
         }
     }
 
-    async fn send(
+    pub async fn send(
         &self,
         method: Method,
         uri: &str,
@@ -75,7 +75,7 @@ impl Api {
         );
     }
 
-    async fn call(&self, method: Method, uri: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn call(&self, method: Method, uri: &str, body: Value) -> (StatusCode, Value) {
         let body = if method == Method::GET || method == Method::DELETE {
             None
         } else {
@@ -85,8 +85,7 @@ impl Api {
     }
 }
 
-fn documented() -> BTreeSet<(String, String)> {
-    let doc: Value = serde_json::from_str(OPENAPI).unwrap();
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
@@ -98,11 +97,13 @@ fn documented() -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn openapi_documents_exactly_the_served_routes() {
-    let served: BTreeSet<(String, String)> = route_table()
-        .into_iter()
-        .map(|(m, p)| (m.to_string(), p))
+    let api = Api::new().await;
+    let served: BTreeSet<(String, String)> = api
+        .routes
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.clone()))
         .collect();
-    let doc = documented();
+    let doc = documented(&api.doc);
     let undocumented: Vec<_> = served.difference(&doc).collect();
     let unserved: Vec<_> = doc.difference(&served).collect();
     assert!(
@@ -115,8 +116,7 @@ async fn openapi_documents_exactly_the_served_routes() {
     );
 
     // Every documented operation answers (no ENDPOINT_NOT_FOUND) with a documented status.
-    let api = Api::new().await;
-    let doc_json: Value = serde_json::from_str(OPENAPI).unwrap();
+    let doc_json = &api.doc;
     for (method, path) in &doc {
         let uri = path.replace("{id}", "missing");
         let (status, body) = api.call(method.parse().unwrap(), &uri, json!({})).await;
@@ -129,7 +129,17 @@ async fn openapi_documents_exactly_the_served_routes() {
     }
     let (status, served_doc) = api.send(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(served_doc["openapi"], "3.0.3");
+    assert_eq!(&served_doc, doc_json);
+    assert!(served_doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let ids: Vec<&str> = doc_json["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "operation ids are unique");
 }
 
 #[tokio::test]
@@ -163,6 +173,7 @@ async fn auth_is_required_except_for_the_well_known_config() {
 async fn hostile_input_never_gets_a_500() {
     let api = Api::new().await;
     let bodies: Vec<Vec<u8>> = vec![
+        br#"{"tasks": [{"task_key": "a", "sql_task": {}, "notebook_task": {}}]}"#.to_vec(),
         b"".to_vec(),
         b"null".to_vec(),
         b"[]".to_vec(),
@@ -197,7 +208,7 @@ async fn hostile_input_never_gets_a_500() {
         "?page_token=bm90LWEtdG9rZW4",
         "?active_only=true&completed_only=true",
     ];
-    for (method, path) in route_table() {
+    for (method, path) in api.routes.clone() {
         let path = path.replace("{id}", "x%2F..%2F");
         for q in queries {
             let uri = format!("{path}{q}");
@@ -230,7 +241,7 @@ async fn bodies_over_the_limit_are_refused() {
     let api = Api::new().await;
     let big = format!(
         r#"{{"name": "{}"}}"#,
-        "x".repeat(lakeplane_api::extract::MAX_BODY_BYTES)
+        "x".repeat(lakeplane_http::extract::MAX_BODY_BYTES)
     );
     let (s, b) = api
         .send(
@@ -245,7 +256,7 @@ async fn bodies_over_the_limit_are_refused() {
 }
 
 #[tokio::test]
-async fn unknown_routes_and_methods_get_endpoint_not_found() {
+async fn unknown_routes_wrong_methods_bad_encoding_and_big_headers_get_error_json() {
     let api = Api::new().await;
     let (s, b) = api.call(Method::GET, "/api/2.2/jobs/nope", json!({})).await;
     assert_eq!(
@@ -257,7 +268,32 @@ async fn unknown_routes_and_methods_get_endpoint_not_found() {
         .await;
     assert_eq!(
         (s, b["error_code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("ENDPOINT_NOT_FOUND"))
+        (StatusCode::METHOD_NOT_ALLOWED, Some("METHOD_NOT_ALLOWED"))
+    );
+    let (s, b) = api
+        .call(Method::GET, "/api/2.0/sql/queries/%FF", json!({}))
+        .await;
+    assert_eq!(
+        (s, b["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE")),
+        "{b}"
+    );
+    let req = Request::builder()
+        .uri("/api/2.2/jobs/list")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header(
+            "x-padding",
+            "p".repeat(lakeplane_http::shell::MAX_HEADER_BYTES),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let resp = api.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let b: Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(
+        b["error_code"].is_string() && b["message"].is_string(),
+        "{b}"
     );
 }
 

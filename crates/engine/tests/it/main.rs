@@ -1,49 +1,108 @@
-//! The engine against real Delta tables in a temporary warehouse.
+//! The engine against real Delta tables in a temporary storage root.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
+mod access;
+mod params;
+
 use std::path::PathBuf;
 
-use lakeplane_engine::location::Warehouse;
-use lakeplane_engine::{Engine, EngineError};
+use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::util::display::{ArrayFormatter, FormatOptions};
+use lakeplane_engine::access::AccessPolicy;
+use lakeplane_engine::storage::StorageRoot;
+use lakeplane_engine::{Engine, EngineError, ExecContext, Outcome, TxnId};
 
-fn engine() -> (Engine, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    (Engine::new(Warehouse::local(dir.path()).unwrap()), dir)
+pub struct Lake {
+    pub engine: Engine,
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Lake {
+    /// A storage root in a temporary folder; SQL may read that folder and the repo's examples.
+    fn default() -> Lake {
+        Lake::with(|p| p)
+    }
+}
+
+impl Lake {
+    pub fn new() -> Lake {
+        Lake::default()
+    }
+
+    pub fn with(policy: impl FnOnce(AccessPolicy) -> AccessPolicy) -> Lake {
+        let dir = tempfile::tempdir().unwrap();
+        let examples = lakeplane_testing::repo_root().join("examples");
+        let access = policy(AccessPolicy::local([dir.path().to_path_buf(), examples]));
+        let engine = Engine::new(StorageRoot::local(dir.path()).unwrap(), access, None).unwrap();
+        Lake { engine, dir }
+    }
+
+    pub async fn run(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
+        self.run_in(&ExecContext::new("tester"), sql).await
+    }
+
+    pub async fn run_in(
+        &self,
+        ctx: &ExecContext,
+        sql: &str,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
+        self.engine.execute(ctx, sql).await?.collect().await
+    }
+
+    /// The first column of the first row, as text.
+    pub async fn scalar(&self, sql: &str) -> String {
+        let batches = self.run(sql).await.unwrap();
+        let batch = batches.iter().find(|b| b.num_rows() > 0).expect("a row");
+        cell(batch, 0, 0)
+    }
+
+    pub async fn error(&self, sql: &str) -> String {
+        self.run(sql).await.unwrap_err().to_string()
+    }
+}
+
+pub fn cell(batch: &RecordBatch, row: usize, col: usize) -> String {
+    let options = FormatOptions::default().with_null("null");
+    ArrayFormatter::try_new(batch.column(col).as_ref(), &options)
+        .unwrap()
+        .value(row)
+        .to_string()
 }
 
 fn trips_csv() -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/trips.csv");
-    p.canonicalize().unwrap().to_string_lossy().into_owned()
-}
-
-async fn scalar(e: &Engine, sql: &str) -> String {
-    let out = e.execute(sql).await.unwrap();
-    let row = out.sample.first().expect("a row").as_object().unwrap();
-    row.values()
-        .next()
-        .unwrap()
-        .as_str()
-        .unwrap_or("null")
-        .to_string()
+    let p = lakeplane_testing::repo_root().join("examples/demo/trips.csv");
+    p.to_string_lossy().into_owned()
 }
 
 #[tokio::test]
 async fn a_pipeline_of_ctas_insert_and_select_over_delta() {
-    let (e, dir) = engine();
+    let lake = Lake::new();
     let csv = trips_csv();
-    let out = e
-        .execute(&format!(
-            "CREATE TABLE trips AS SELECT * FROM read_files('{csv}', format => 'csv', header => true)"
-        ))
+    let out = lake
+        .engine
+        .execute(
+            &ExecContext::new("tester"),
+            &format!(
+                "CREATE TABLE trips AS SELECT * FROM read_files('{csv}', format => 'csv', header => true)"
+            ),
+        )
         .await
         .unwrap();
-    assert_eq!(out.rows, 10, "rows written");
-    assert!(dir
+    assert!(
+        matches!(out.last, Outcome::Written { rows: 10 }),
+        "{:?}",
+        out.last
+    );
+    let answer = out.collect().await.unwrap();
+    assert_eq!(answer[0].schema().field(0).name(), "num_affected_rows");
+    assert_eq!(cell(&answer[0], 0, 0), "10");
+    assert!(lake
+        .dir
         .path()
         .join("main/default/trips/_delta_log/00000000000000000000.json")
         .exists());
-    e.execute(
+    lake.run(
         "CREATE TABLE main.default.city_totals AS \
          SELECT city, count(*) AS trips, sum(fare_usd) AS fares FROM trips GROUP BY city; \
          INSERT INTO city_totals VALUES ('Tacoma', 1, 3.5)",
@@ -51,15 +110,17 @@ async fn a_pipeline_of_ctas_insert_and_select_over_delta() {
     .await
     .unwrap();
     assert_eq!(
-        scalar(&e, "SELECT count(*) AS n FROM city_totals").await,
+        lake.scalar("SELECT count(*) AS n FROM city_totals").await,
         "4"
     );
     assert_eq!(
-        scalar(&e, "SELECT trips FROM city_totals WHERE city = 'Seattle'").await,
+        lake.scalar("SELECT trips FROM city_totals WHERE city = 'Seattle'")
+            .await,
         "5"
     );
     // A second version exists: the INSERT was its own commit.
-    assert!(dir
+    assert!(lake
+        .dir
         .path()
         .join("main/default/city_totals/_delta_log/00000000000000000001.json")
         .exists());
@@ -67,40 +128,51 @@ async fn a_pipeline_of_ctas_insert_and_select_over_delta() {
 
 #[tokio::test]
 async fn create_with_columns_then_insert_by_name_and_overwrite() {
-    let (e, _dir) = engine();
-    e.execute(
+    let lake = Lake::new();
+    lake.run(
         "CREATE SCHEMA sales; CREATE TABLE sales.orders (id BIGINT, item STRING, price DOUBLE)",
     )
     .await
     .unwrap();
-    e.execute("INSERT INTO sales.orders (item, id) VALUES ('pen', 1), ('ink', 2)")
+    lake.run("INSERT INTO sales.orders (item, id) VALUES ('pen', 1), ('ink', 2)")
         .await
         .unwrap();
     assert_eq!(
-        scalar(&e, "SELECT count(*) FROM sales.orders WHERE price IS NULL").await,
+        lake.scalar("SELECT count(*) FROM sales.orders WHERE price IS NULL")
+            .await,
         "2"
     );
-    e.execute("INSERT OVERWRITE sales.orders SELECT 9, 'cap', 1.5")
+    lake.run("INSERT OVERWRITE sales.orders SELECT 9, 'cap', 1.5")
         .await
         .unwrap();
-    assert_eq!(scalar(&e, "SELECT max(id) FROM sales.orders").await, "9");
-    assert_eq!(scalar(&e, "SELECT count(*) FROM sales.orders").await, "1");
-    e.execute("CREATE TABLE IF NOT EXISTS sales.orders (x INT)")
+    assert_eq!(lake.scalar("SELECT max(id) FROM sales.orders").await, "9");
+    assert_eq!(lake.scalar("SELECT count(*) FROM sales.orders").await, "1");
+    lake.run("CREATE TABLE IF NOT EXISTS sales.orders (x INT)")
         .await
         .unwrap();
-    e.execute("CREATE OR REPLACE TABLE sales.orders AS SELECT 'new' AS s")
+    lake.run("CREATE OR REPLACE TABLE sales.orders AS SELECT 'new' AS s")
         .await
         .unwrap();
-    assert_eq!(scalar(&e, "SELECT s FROM sales.orders").await, "new");
-    e.execute("DROP TABLE sales.orders").await.unwrap();
-    e.execute("DROP TABLE IF EXISTS sales.orders")
-        .await
-        .unwrap();
+    assert_eq!(lake.scalar("SELECT s FROM sales.orders").await, "new");
+    lake.run("DROP TABLE sales.orders").await.unwrap();
+    lake.run("DROP TABLE IF EXISTS sales.orders").await.unwrap();
 }
 
 #[tokio::test]
 async fn errors_are_clear() {
-    let (e, _dir) = engine();
+    let lake = Lake::new();
+    let missing = format!(
+        "SELECT * FROM read_files('{}')",
+        lake.dir.path().join("missing.csv").display()
+    );
+    let xml = format!(
+        "SELECT * FROM read_files('{}', format => 'xml')",
+        lake.dir.path().display()
+    );
+    let located = format!(
+        "CREATE TABLE l (a INT) LOCATION '{}'",
+        lake.dir.path().display()
+    );
     let cases: &[(&str, &str)] = &[
         ("SELEC 1", "SQL syntax error"),
         ("SELECT * FROM nope", "nope"),
@@ -117,42 +189,41 @@ async fn errors_are_clear() {
             "has 2 column(s) but 1 are expected",
         ),
         ("SELECT * FROM other.s.t", "table 'other.s.t' not found"),
-        (
-            "SELECT * FROM read_files('/no/such/file.csv')",
-            "does not exist",
-        ),
-        (
-            "SELECT * FROM read_files('/tmp', format => 'xml')",
-            "format 'xml' is not supported",
-        ),
+        (&missing, "does not exist"),
+        (&located, "external tables (LOCATION) are not supported yet"),
+        (&xml, "format 'xml' is not supported"),
         ("DELETE FROM t WHERE a = 1", "not supported yet"),
+        (
+            "SET datafusion.execution.target_partitions = 1",
+            "not supported",
+        ),
         ("", "no statements"),
     ];
     for (sql, want) in cases {
-        let err = e.execute(sql).await.unwrap_err().to_string();
+        let err = lake.error(sql).await;
         assert!(
             err.contains(want),
             "{sql:?}: {err:?} should contain {want:?}"
         );
     }
-    let parse = e.execute("SELECT (").await.unwrap_err();
+    let parse = lake.run("SELECT (").await.unwrap_err();
     assert!(matches!(parse, EngineError::Parse(_)));
 }
 
 #[tokio::test]
 async fn json_and_parquet_files_are_read() {
-    let (e, dir) = engine();
-    let json = dir.path().join("events.json");
+    let lake = Lake::new();
+    let json = lake.dir.path().join("events.json");
     std::fs::write(
         &json,
         "{\"a\": 1, \"b\": \"x\"}\n{\"a\": 2, \"b\": \"y\"}\n",
     )
     .unwrap();
     let sql = format!("SELECT sum(a) FROM read_files('{}')", json.display());
-    assert_eq!(scalar(&e, &sql).await, "3");
+    assert_eq!(lake.scalar(&sql).await, "3");
     // Parquet: the data files of a Delta table are Parquet.
-    e.execute("CREATE TABLE p AS SELECT 5 AS v").await.unwrap();
-    let data = std::fs::read_dir(dir.path().join("main/default/p"))
+    lake.run("CREATE TABLE p AS SELECT 5 AS v").await.unwrap();
+    let data = std::fs::read_dir(lake.dir.path().join("main/default/p"))
         .unwrap()
         .filter_map(Result::ok)
         .find(|f| f.path().extension().is_some_and(|x| x == "parquet"))
@@ -162,17 +233,103 @@ async fn json_and_parquet_files_are_read() {
         "SELECT v FROM read_files('{}', format => 'parquet')",
         data.display()
     );
-    assert_eq!(scalar(&e, &sql).await, "5");
+    assert_eq!(lake.scalar(&sql).await, "5");
 }
 
 #[tokio::test]
 async fn sql_files_are_read_from_local_paths() {
-    let (e, dir) = engine();
-    let f = dir.path().join("q.sql");
+    let lake = Lake::new();
+    let f = lake.dir.path().join("q.sql");
     std::fs::write(&f, "SELECT 1").unwrap();
     assert_eq!(
-        e.read_sql_file(&f.to_string_lossy()).await.unwrap(),
+        lake.engine
+            .read_sql_file(&f.to_string_lossy())
+            .await
+            .unwrap(),
         "SELECT 1"
     );
-    assert!(e.read_sql_file("/no/such.sql").await.is_err());
+    let missing = lake.dir.path().join("no/such.sql");
+    assert!(lake
+        .engine
+        .read_sql_file(&missing.to_string_lossy())
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn the_last_statement_streams_and_cancellation_stops_it() {
+    let lake = Lake::new();
+    let out = lake
+        .engine
+        .execute(
+            &ExecContext::new("t"),
+            "CREATE TABLE s AS SELECT 1 AS v; SELECT * FROM range(100000)",
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.statements, 2);
+    let batches = out.collect().await.unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 100_000);
+
+    let ctx = ExecContext::new("t");
+    let slow = "SELECT count(*) FROM range(200000) a CROSS JOIN range(20000) b";
+    let cancel = ctx.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        cancel.cancel();
+    });
+    let started = std::time::Instant::now();
+    let err = lake.run_in(&ctx, slow).await.unwrap_err();
+    assert!(err.to_string().contains("cancelled"), "{err}");
+    // The query runs on the engine's own runtime, so this (single-threaded) test runtime's timer
+    // fires on time and the reader sees the cancellation at once.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_query_past_its_memory_budget_fails_cleanly() {
+    let lake = Lake::new();
+    let mut ctx = ExecContext::new("t");
+    ctx.memory_budget = 256 * 1024;
+    let sql = "SELECT v, count(*) FROM (SELECT value % 500000 AS v FROM range(2000000)) GROUP BY v ORDER BY v";
+    let err = lake.run_in(&ctx, sql).await.unwrap_err().to_string();
+    assert!(err.to_lowercase().contains("resources exhausted"), "{err}");
+    // The engine keeps serving.
+    assert_eq!(lake.scalar("SELECT 1 + 1").await, "2");
+}
+
+#[tokio::test]
+async fn writes_carry_the_delta_transaction_identity() {
+    let lake = Lake::new();
+    let mut ctx = ExecContext::new("t");
+    ctx.txn = Some(TxnId {
+        app_id: "lakeplane/run-7/task-a".into(),
+        version: 3,
+    });
+    lake.run_in(
+        &ctx,
+        "CREATE TABLE x AS SELECT 1 AS v; INSERT INTO x VALUES (2)",
+    )
+    .await
+    .unwrap();
+    let log = lake.dir.path().join("main/default/x/_delta_log");
+    let first = std::fs::read_to_string(log.join("00000000000000000000.json")).unwrap();
+    let second = std::fs::read_to_string(log.join("00000000000000000001.json")).unwrap();
+    assert!(
+        first.contains(r#""txn":{"appId":"lakeplane/run-7/task-a/0","version":3"#),
+        "{first}"
+    );
+    assert!(
+        second.contains(r#""appId":"lakeplane/run-7/task-a/1""#),
+        "{second}"
+    );
+}
+
+/// The repo's examples folder.
+pub fn examples() -> PathBuf {
+    lakeplane_testing::repo_root().join("examples")
 }

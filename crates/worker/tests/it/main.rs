@@ -9,8 +9,10 @@ use lakeplane_control::{Control, RunView};
 use lakeplane_core::job::{JobSettings, Task};
 use lakeplane_core::run::{RunResult, RunState, TaskResult, TaskState};
 use lakeplane_core::RunId;
-use lakeplane_engine::{location::Warehouse, Engine};
-use lakeplane_store::embedded::EmbeddedStore;
+use lakeplane_engine::access::AccessPolicy;
+use lakeplane_engine::arrow::util::display::{ArrayFormatter, FormatOptions};
+use lakeplane_engine::storage::StorageRoot;
+use lakeplane_engine::{Engine, ExecContext};
 use lakeplane_worker::{Executed, Worker, WorkerConfig};
 use serde_json::json;
 
@@ -21,33 +23,20 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(dir.path().join("state.db"))
-        .await
-        .unwrap();
-    env_with(Arc::new(store), dir)
+    env_with(lakeplane_testing::embedded_store().await)
 }
 
 /// The same, with state in DynamoDB on moto (started by scripts/test).
 async fn dynamo_env() -> Env {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-    assert!(
-        endpoint.starts_with("http://127.0.0.1:"),
-        "needs moto: run scripts/test"
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let store = lakeplane_store::dynamodb::DynamoStore::from_env(format!("worker-{nanos}")).await;
-    store.create_table().await.unwrap();
-    env_with(Arc::new(store), tempfile::tempdir().unwrap())
+    env_with(lakeplane_testing::dynamo_store().await)
 }
 
-fn env_with(store: Arc<dyn lakeplane_store::StateStore>, dir: tempfile::TempDir) -> Env {
+fn env_with(store: Arc<dyn lakeplane_store::StateStore>) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let root = StorageRoot::local(&dir.path().join("warehouse")).unwrap();
     Env {
         control: Control::new(store),
-        engine: Engine::new(Warehouse::local(&dir.path().join("warehouse")).unwrap()),
+        engine: Engine::new(root, AccessPolicy::local([dir.path().to_path_buf()]), None).unwrap(),
         dir,
     }
 }
@@ -81,14 +70,32 @@ impl Env {
     }
 
     async fn wait(&self, run: RunId) -> RunView {
-        for _ in 0..3000 {
-            let v = self.control.get_run(run).await.unwrap();
-            if v.run.is_terminal() {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("run {run} did not end");
+        lakeplane_testing::eventually("the run's end", Duration::from_secs(30), || async {
+            let v = self.control.runs().get(run).await.unwrap();
+            v.run.is_terminal().then_some(v)
+        })
+        .await
+    }
+
+    /// The first row of a query's result, as text by column name.
+    async fn row(&self, sql: &str) -> std::collections::BTreeMap<String, String> {
+        let out = self
+            .engine
+            .execute(&ExecContext::new("t"), sql)
+            .await
+            .unwrap();
+        let batches = out.collect().await.unwrap();
+        let b = &batches[0];
+        let options = FormatOptions::default();
+        b.schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let fmt = ArrayFormatter::try_new(b.column(i).as_ref(), &options).unwrap();
+                (f.name().clone(), fmt.value(0).to_string())
+            })
+            .collect()
     }
 }
 
@@ -97,7 +104,8 @@ async fn an_expired_lease_passes_the_task_to_another_worker() {
     let e = env().await;
     let run = e
         .control
-        .submit_run(
+        .runs()
+        .submit(
             None,
             e.tasks(&[("t", &[], "CREATE TABLE leased AS SELECT 1 AS v")]),
             "me",
@@ -107,17 +115,24 @@ async fn an_expired_lease_passes_the_task_to_another_worker() {
     // Worker A claims and then goes silent (as if its process died).
     let a = e
         .control
+        .leases()
         .claim_next("a", 200)
         .await
         .unwrap()
         .expect("a claim");
     assert!(
-        e.control.claim_next("b", 200).await.unwrap().is_none(),
+        e.control
+            .leases()
+            .claim_next("b", 200)
+            .await
+            .unwrap()
+            .is_none(),
         "the lease is still held"
     );
     tokio::time::sleep(Duration::from_millis(250)).await;
     let b = e
         .control
+        .leases()
         .claim_next("b", 5_000)
         .await
         .unwrap()
@@ -126,18 +141,19 @@ async fn an_expired_lease_passes_the_task_to_another_worker() {
     // A wakes up: its outcome is refused, B's counts.
     let err = e
         .control
+        .leases()
         .complete(a, TaskResult::Failed, "stale".into(), None)
         .await
         .unwrap_err();
     assert!(
-        matches!(err, lakeplane_control::ControlError::LeaseLost(_)),
+        matches!(err, lakeplane_control::ControlError::LeaseLost { .. }),
         "{err}"
     );
     assert_eq!(
         e.worker("b", 5_000).execute(b).await,
         Executed::Recorded(TaskResult::Success)
     );
-    let v = e.control.get_run(run).await.unwrap();
+    let v = e.control.runs().get(run).await.unwrap();
     assert_eq!(v.run.state, RunState::Terminated(RunResult::Success));
 }
 
@@ -191,7 +207,8 @@ async fn wide_dag(e: Env) {
         .collect();
     let run = e
         .control
-        .submit_run(None, e.tasks(&spec_refs), "me")
+        .runs()
+        .submit(None, e.tasks(&spec_refs), "me")
         .await
         .unwrap();
 
@@ -219,13 +236,9 @@ async fn wide_dag(e: Env) {
         .tasks
         .iter()
         .all(|t| t.state == TaskState::Terminated(TaskResult::Success) && t.executions == 1));
-    let out = e
-        .engine
-        .execute("SELECT count(*) AS n, sum(v) AS s FROM sink")
-        .await
-        .unwrap();
-    assert_eq!(out.sample[0]["n"], "12");
-    assert_eq!(out.sample[0]["s"], "78");
+    let row = e.row("SELECT count(*) AS n, sum(v) AS s FROM sink").await;
+    assert_eq!(row["n"], "12");
+    assert_eq!(row["s"], "78");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -238,14 +251,15 @@ async fn a_failed_task_fails_the_run_and_skips_dependents() {
     ]);
     let run = e
         .control
-        .submit_run(Some("r".into()), tasks, "me")
+        .runs()
+        .submit(Some("r".into()), tasks, "me")
         .await
         .unwrap();
     let w = e.worker("w", 5_000);
-    while let Some(claim) = e.control.claim_next("w", 5_000).await.unwrap() {
+    while let Some(claim) = e.control.leases().claim_next("w", 5_000).await.unwrap() {
         w.execute(claim).await;
     }
-    let v = e.control.get_run(run).await.unwrap();
+    let v = e.control.runs().get(run).await.unwrap();
     assert_eq!(v.run.state, RunState::Terminated(RunResult::Failed));
     assert!(
         v.run
@@ -271,7 +285,8 @@ async fn a_reclaimed_task_of_a_cancelled_run_is_not_run_again() {
     let e = env().await;
     let run = e
         .control
-        .submit_run(
+        .runs()
+        .submit(
             None,
             e.tasks(&[("t", &[], "CREATE TABLE never AS SELECT 1 AS v")]),
             "me",
@@ -280,14 +295,16 @@ async fn a_reclaimed_task_of_a_cancelled_run_is_not_run_again() {
         .unwrap();
     let _dead = e
         .control
+        .leases()
         .claim_next("dead", 100)
         .await
         .unwrap()
         .expect("claim");
-    e.control.cancel_run(run).await.unwrap();
+    e.control.runs().cancel(run).await.unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await;
     let again = e
         .control
+        .leases()
         .claim_next("next", 5_000)
         .await
         .unwrap()
@@ -296,10 +313,13 @@ async fn a_reclaimed_task_of_a_cancelled_run_is_not_run_again() {
         e.worker("next", 5_000).execute(again).await,
         Executed::Recorded(TaskResult::Canceled)
     );
-    let v = e.control.get_run(run).await.unwrap();
+    let v = e.control.runs().get(run).await.unwrap();
     assert_eq!(v.run.state, RunState::Terminated(RunResult::Canceled));
     assert!(
-        e.engine.execute("SELECT * FROM never").await.is_err(),
+        e.engine
+            .execute(&ExecContext::new("t"), "SELECT * FROM never")
+            .await
+            .is_err(),
         "the SQL never ran"
     );
 }

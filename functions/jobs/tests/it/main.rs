@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
-use std::path::PathBuf;
-
 use http_body_util::BodyExt;
 use lakeplane_fn_jobs::{app, control, Config};
 use serde_json::Value;
@@ -16,30 +14,22 @@ struct Function {
 
 impl Function {
     async fn start() -> Function {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-        assert!(
-            endpoint.starts_with("http://127.0.0.1:"),
-            "these tests need moto: run scripts/test (got AWS_ENDPOINT_URL='{endpoint}')"
-        );
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let table = format!("fn-jobs-{}-{nanos}", std::process::id());
+        let aws = lakeplane_testing::aws_config().await;
+        let table = lakeplane_testing::unique("fn-jobs");
         let config = Config::from_lookup(|k| match k {
             "LAKEPLANE_TABLE" => Some(table.clone()),
             "LAKEPLANE_WORKSPACE_ID" => Some("4242".into()),
             _ => None,
         })
         .unwrap();
-        lakeplane_store::dynamodb::DynamoStore::from_env(table.clone())
-            .await
+        lakeplane_store::dynamodb::DynamoStore::new(&aws, table.clone())
             .create_table()
             .await
             .unwrap();
-        let control = control(&config).await;
+        let control = control(&aws, &config);
         control
-            .add_token("lambda-test-token", "ci@example.com")
+            .tokens()
+            .add("lambda-test-token", "ci@example.com")
             .await
             .unwrap();
         Function {
@@ -49,8 +39,8 @@ impl Function {
 
     /// Replays one event file through the handler as the Lambda runtime would.
     async fn replay(&self, event: &str) -> (u16, Value) {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../events/jobs")
+        let path = lakeplane_testing::repo_root()
+            .join("events/jobs")
             .join(event);
         let text = std::fs::read_to_string(&path).unwrap();
         let req = lambda_http::request::from_str(&text).unwrap();

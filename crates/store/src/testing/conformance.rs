@@ -1,8 +1,10 @@
-//! One case per function; each takes a fresh store.
+//! The state store contract, one case per function; each takes a fresh, empty store.
+//! [`crate::store_conformance!`] turns them into one test per case for an adapter.
 
 use std::sync::Arc;
 
-use lakeplane_store::{Index, IndexEntry, Item, Key, StateStore, StoreError};
+use super::race;
+use crate::{Index, IndexEntry, Item, Key, StateStore, StoreError};
 
 fn item(pk: &str, sk: &str, body: &str) -> Item {
     Item::new(Key::new(pk, sk), body)
@@ -48,7 +50,7 @@ pub async fn insert_get_and_versioned_replace(store: Arc<dyn StateStore>) {
     assert_eq!(store.get(&key).await.unwrap().due_at, None);
     assert!(matches!(
         store.get(&Key::new("JOB#2", "JOB")).await,
-        Err(StoreError::NotFound(_))
+        Err(StoreError::NotFound { .. })
     ));
 }
 
@@ -65,7 +67,7 @@ pub async fn insert_is_all_or_nothing(store: Arc<dyn StateStore>) {
         ])
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::AlreadyExists(_)), "{err}");
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
     assert_eq!(
         store.query_partition("RUN#1").await.unwrap().len(),
         1,
@@ -75,7 +77,7 @@ pub async fn insert_is_all_or_nothing(store: Arc<dyn StateStore>) {
         .insert(vec![item("RUN#1", "TASK#b", "{}")])
         .await
         .unwrap_err();
-    assert!(matches!(again, StoreError::AlreadyExists(_)));
+    assert!(matches!(again, StoreError::AlreadyExists { .. }));
     let too_many: Vec<Item> = (0..101)
         .map(|i| item("BIG", &format!("{i:03}"), "{}"))
         .collect();
@@ -108,10 +110,10 @@ pub async fn stale_or_missing_replace_is_refused(store: Arc<dyn StateStore>) {
         )
         .await
         .unwrap_err();
-    assert!(matches!(stale, StoreError::Conflict(_)), "{stale}");
+    assert!(matches!(stale, StoreError::Conflict { .. }), "{stale}");
     assert_eq!(store.get(&Key::new("Q#1", "Q")).await.unwrap().body, "v2");
     let missing = store.replace(item("Q#9", "Q", "x"), 1).await.unwrap_err();
-    assert!(matches!(missing, StoreError::NotFound(_)), "{missing}");
+    assert!(matches!(missing, StoreError::NotFound { .. }), "{missing}");
 }
 
 pub async fn delete_respects_versions(store: Arc<dyn StateStore>) {
@@ -119,16 +121,16 @@ pub async fn delete_respects_versions(store: Arc<dyn StateStore>) {
     let key = Key::new("D#1", "D");
     assert!(matches!(
         store.delete(&key, Some(7)).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict { .. })
     ));
     store.delete(&key, Some(1)).await.unwrap();
     assert!(matches!(
         store.delete(&key, None).await,
-        Err(StoreError::NotFound(_))
+        Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
         store.get(&key).await,
-        Err(StoreError::NotFound(_))
+        Err(StoreError::NotFound { .. })
     ));
 }
 
@@ -175,7 +177,7 @@ pub async fn listings_paginate(store: Arc<dyn StateStore>) {
             .await
             .unwrap();
         pages += 1;
-        seen.extend(page.items.into_iter().map(|i| i.key.pk));
+        seen.extend(page.entries.into_iter().map(|e| e.item.key.pk));
         match page.next {
             Some(n) => after = Some(n),
             None => break,
@@ -185,18 +187,29 @@ pub async fn listings_paginate(store: Arc<dyn StateStore>) {
     let want: Vec<String> = (0..27).map(|n| format!("JOB#{n:03}")).collect();
     assert_eq!(seen, want, "every item once, in order");
     let evens = store.list(Index::Parent, "EVEN", 100, None).await.unwrap();
-    assert_eq!(evens.items.len(), 14);
+    assert_eq!(evens.entries.len(), 14);
     assert!(evens.next.is_none());
     let exact = store
         .list(Index::Collection, "JOBS", 27, None)
         .await
         .unwrap();
     assert!(exact.next.is_none(), "no token when nothing follows");
+    // Every entry's token resumes right after it.
+    let resumed = store
+        .list(Index::Collection, "JOBS", 2, Some(&exact.entries[4].resume))
+        .await
+        .unwrap();
+    let keys: Vec<&str> = resumed
+        .entries
+        .iter()
+        .map(|e| e.item.key.pk.as_str())
+        .collect();
+    assert_eq!(keys, vec!["JOB#005", "JOB#006"]);
     assert!(store
         .list(Index::Collection, "NONE", 10, None)
         .await
         .unwrap()
-        .items
+        .entries
         .is_empty());
     assert!(matches!(
         store
@@ -250,14 +263,14 @@ pub async fn aliases_find_items(store: Arc<dyn StateStore>) {
     );
     assert!(matches!(
         store.get_by_alias("TASKRUN#3").await,
-        Err(StoreError::NotFound(_))
+        Err(StoreError::NotFound { .. })
     ));
 }
 
 pub async fn counters_are_atomic(store: Arc<dyn StateStore>) {
     assert_eq!(store.increment("ids", 1).await.unwrap(), 1);
     assert_eq!(store.increment("ids", 5).await.unwrap(), 6);
-    let results = crate::race(8, |_| {
+    let results = race(8, |_| {
         let s = store.clone();
         async move { s.increment("ids", 1).await.unwrap() }
     })
@@ -281,7 +294,7 @@ pub async fn eight_racing_writers_one_winner(store: Arc<dyn StateStore>) {
         .await
         .unwrap();
     let read = store.get(&key).await.unwrap();
-    let results = crate::race(8, |i| {
+    let results = race(8, |i| {
         let s = store.clone();
         let it = Item {
             body: format!(r#"{{"state":"RUNNING","owner":{i}}}"#),
@@ -300,7 +313,7 @@ pub async fn eight_racing_writers_one_winner(store: Arc<dyn StateStore>) {
     assert!(results
         .iter()
         .filter(|r| r.is_err())
-        .all(|r| matches!(r, Err(StoreError::Conflict(_)))));
+        .all(|r| matches!(r, Err(StoreError::Conflict { .. }))));
     let stored = store.get(&key).await.unwrap();
     assert_eq!(stored.version, 2);
     assert_eq!(

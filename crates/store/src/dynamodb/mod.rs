@@ -16,221 +16,63 @@
 //! (after the SDK's standard retries with exponential backoff) is `Throttled`, anything else
 //! `Unavailable`. No SDK type crosses the port.
 
+mod attrs;
+mod table;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    ScalarAttributeType, TransactWriteItem,
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 
 use crate::schema::*;
 use crate::{
-    check_transaction, clamp_limit, cursor_after, Cursor, Index, IndexEntry, Item, Key, Page,
-    StateStore, StoreError, StoreResult,
+    check_transaction, clamp_limit, page_of, Cursor, Index, Item, Key, Page, StateStore,
+    StoreError, StoreResult,
 };
-
-/// Error codes that mean "slow down"; the SDK retries them with backoff before we see them.
-const THROTTLING_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "TransactionInProgressException",
-];
+use attrs::{from_attrs, get_n, key_attrs, n, s, sdk_err, service_err, to_attrs, Attrs};
 
 /// State in one DynamoDB table.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
-}
-
-type Attrs = HashMap<String, AttributeValue>;
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn get_s(attrs: &Attrs, name: &str) -> Option<String> {
-    attrs.get(name).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn get_n<T: std::str::FromStr>(attrs: &Attrs, name: &str) -> Option<T> {
-    attrs
-        .get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-}
-
-fn to_attrs(item: &Item, version: u64) -> Attrs {
-    let mut a = Attrs::new();
-    a.insert(PK.into(), s(&item.key.pk));
-    a.insert(SK.into(), s(&item.key.sk));
-    a.insert(VERSION.into(), n(version));
-    a.insert(BODY.into(), s(&item.body));
-    if let Some(e) = &item.collection {
-        a.insert(COLLECTION_PK.into(), s(&e.partition));
-        a.insert(COLLECTION_SK.into(), s(&e.sort));
-    }
-    if let Some(e) = &item.parent {
-        a.insert(PARENT_PK.into(), s(&e.partition));
-        a.insert(PARENT_SK.into(), s(&e.sort));
-    }
-    if let Some(d) = item.due_at {
-        a.insert(QUEUE_PK.into(), s(QUEUE_PARTITION));
-        a.insert(DUE_AT.into(), n(d));
-    }
-    if let Some(al) = &item.alias {
-        a.insert(ALIAS.into(), s(al));
-    }
-    a
-}
-
-fn from_attrs(a: &Attrs) -> StoreResult<Item> {
-    let (Some(pk), Some(sk)) = (get_s(a, PK), get_s(a, SK)) else {
-        return Err(StoreError::Unavailable("item without a key".into()));
-    };
-    let entry = |p: &str, s: &str| match (get_s(a, p), get_s(a, s)) {
-        (Some(p), Some(s)) => Some(IndexEntry::new(p, s)),
-        _ => None,
-    };
-    Ok(Item {
-        key: Key::new(pk, sk),
-        version: get_n(a, VERSION).unwrap_or(0),
-        body: get_s(a, BODY).unwrap_or_default(),
-        collection: entry(COLLECTION_PK, COLLECTION_SK),
-        parent: entry(PARENT_PK, PARENT_SK),
-        due_at: get_n(a, DUE_AT),
-        alias: get_s(a, ALIAS),
-    })
-}
-
-fn key_attrs(key: &Key) -> Attrs {
-    HashMap::from([(PK.to_string(), s(&key.pk)), (SK.to_string(), s(&key.sk))])
-}
-
-/// Maps any SDK error that is not a condition failure.
-fn sdk_err<E, R>(e: SdkError<E, R>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    classify(e.code(), DisplayErrorContext(&e).to_string())
-}
-
-fn classify(code: Option<&str>, message: String) -> StoreError {
-    match code {
-        Some(c) if THROTTLING_CODES.contains(&c) => StoreError::Throttled(message),
-        Some("TransactionConflictException") => StoreError::Conflict(message),
-        Some("ValidationException") => StoreError::Invalid(message),
-        _ => StoreError::Unavailable(message),
-    }
+    pub(super) client: Client,
+    pub(super) table: String,
 }
 
 impl DynamoStore {
-    /// Wraps a client (built once at cold start) and a table name.
-    pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
-        DynamoStore {
-            client,
-            table: table.into(),
-        }
-    }
-
-    /// Builds a client from the environment (region, credentials, `AWS_ENDPOINT_URL`) with standard
-    /// retries: up to 8 attempts, exponential backoff with jitter from 50 ms, for throttling and
-    /// transient errors.
-    pub async fn from_env(table: impl Into<String>) -> DynamoStore {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    /// A store over `table`, with a DynamoDB client made from the binary's one `SdkConfig` (built
+    /// once, at cold start) and this adapter's own policies: standard retries (up to 8 attempts,
+    /// exponential backoff with jitter from 50 ms) for throttling and transient errors, and a
+    /// 3 s timeout per attempt within 20 s per operation, so no call waits forever.
+    pub fn new(config: &aws_config::SdkConfig, table: impl Into<String>) -> DynamoStore {
+        let conf = aws_sdk_dynamodb::config::Builder::from(config)
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(8)
                     .with_initial_backoff(Duration::from_millis(50)),
             )
-            .load()
-            .await;
-        DynamoStore::new(Client::new(&config), table)
+            .timeout_config(
+                aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(3))
+                    .operation_timeout(Duration::from_secs(20))
+                    .build(),
+            )
+            .build();
+        DynamoStore {
+            client: Client::from_conf(conf),
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
         &self.table
-    }
-
-    /// Creates the table with its indexes (on-demand billing). For tests and `lakeplane dev` against
-    /// DynamoDB; a deployed stack gets the same table from `template.yaml`.
-    pub async fn create_table(&self) -> StoreResult<()> {
-        let attr = |name: &str, t: ScalarAttributeType| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(t)
-                .build()
-                .map_err(|e| StoreError::Invalid(e.to_string()))
-        };
-        let key = |name: &str, t: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(t)
-                .build()
-                .map_err(|e| StoreError::Invalid(e.to_string()))
-        };
-        let gsi = |name: &str, hash: &str, range: Option<&str>, projection: ProjectionType| {
-            let mut b = GlobalSecondaryIndex::builder()
-                .index_name(name)
-                .key_schema(key(hash, KeyType::Hash)?)
-                .projection(Projection::builder().projection_type(projection).build());
-            if let Some(r) = range {
-                b = b.key_schema(key(r, KeyType::Range)?);
-            }
-            b.build().map_err(|e| StoreError::Invalid(e.to_string()))
-        };
-        self.client
-            .create_table()
-            .table_name(&self.table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr(PK, ScalarAttributeType::S)?)
-            .attribute_definitions(attr(SK, ScalarAttributeType::S)?)
-            .attribute_definitions(attr(COLLECTION_PK, ScalarAttributeType::S)?)
-            .attribute_definitions(attr(COLLECTION_SK, ScalarAttributeType::S)?)
-            .attribute_definitions(attr(PARENT_PK, ScalarAttributeType::S)?)
-            .attribute_definitions(attr(PARENT_SK, ScalarAttributeType::S)?)
-            .attribute_definitions(attr(QUEUE_PK, ScalarAttributeType::S)?)
-            .attribute_definitions(attr(DUE_AT, ScalarAttributeType::N)?)
-            .attribute_definitions(attr(ALIAS, ScalarAttributeType::S)?)
-            .key_schema(key(PK, KeyType::Hash)?)
-            .key_schema(key(SK, KeyType::Range)?)
-            .global_secondary_indexes(gsi(
-                COLLECTION_INDEX,
-                COLLECTION_PK,
-                Some(COLLECTION_SK),
-                ProjectionType::All,
-            )?)
-            .global_secondary_indexes(gsi(
-                PARENT_INDEX,
-                PARENT_PK,
-                Some(PARENT_SK),
-                ProjectionType::All,
-            )?)
-            .global_secondary_indexes(gsi(
-                QUEUE_INDEX,
-                QUEUE_PK,
-                Some(DUE_AT),
-                ProjectionType::All,
-            )?)
-            .global_secondary_indexes(gsi(ALIAS_INDEX, ALIAS, None, ProjectionType::All)?)
-            .send()
-            .await
-            .map_err(sdk_err)?;
-        Ok(())
     }
 
     /// Runs a Query to the end or until `want` items, following `LastEvaluatedKey`.
@@ -291,7 +133,7 @@ impl StateStore for DynamoStore {
                 Err(SdkError::ServiceError(e))
                     if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
                 {
-                    Err(StoreError::AlreadyExists(item.key.to_string()))
+                    Err(StoreError::already_exists(&item.key))
                 }
                 Err(e) => Err(sdk_err(e)),
             };
@@ -321,22 +163,22 @@ impl StateStore for DynamoStore {
                         .iter()
                         .position(|r| r.code() == Some("ConditionalCheckFailed"));
                     match failed {
-                        Some(i) => Err(StoreError::AlreadyExists(
+                        Some(i) => Err(StoreError::already_exists(
                             items
                                 .get(i)
                                 .map(|it| it.key.to_string())
                                 .unwrap_or_default(),
                         )),
-                        None => Err(StoreError::Conflict(format!(
-                            "transaction cancelled: {:?}",
-                            reasons.iter().map(|r| r.code()).collect::<Vec<_>>()
-                        ))),
+                        None => Err(StoreError::conflict(
+                            "a transaction",
+                            format!(
+                                "cancelled: {:?}",
+                                reasons.iter().map(|r| r.code()).collect::<Vec<_>>()
+                            ),
+                        )),
                     }
                 }
-                other => Err(classify(
-                    other.code(),
-                    DisplayErrorContext(other).to_string(),
-                )),
+                other => Err(service_err(other)),
             },
             Err(e) => Err(sdk_err(e)),
         }
@@ -354,7 +196,7 @@ impl StateStore for DynamoStore {
             .map_err(sdk_err)?;
         match resp.item {
             Some(a) => from_attrs(&a),
-            None => Err(StoreError::NotFound(key.to_string())),
+            None => Err(StoreError::not_found(key)),
         }
     }
 
@@ -374,17 +216,16 @@ impl StateStore for DynamoStore {
             Ok(_) => Ok(next),
             Err(SdkError::ServiceError(e)) => match e.err() {
                 PutItemError::ConditionalCheckFailedException(c) => match c.item() {
-                    Some(old) => Err(StoreError::Conflict(format!(
-                        "{} is at version {}, not {expected_version}",
-                        item.key,
-                        get_n::<u64>(old, VERSION).unwrap_or(0)
-                    ))),
-                    None => Err(StoreError::NotFound(item.key.to_string())),
+                    Some(old) => Err(StoreError::conflict(
+                        &item.key,
+                        format!(
+                            "it is at version {}, not {expected_version}",
+                            get_n::<u64>(old, VERSION).unwrap_or(0)
+                        ),
+                    )),
+                    None => Err(StoreError::not_found(&item.key)),
                 },
-                other => Err(classify(
-                    other.code(),
-                    DisplayErrorContext(other).to_string(),
-                )),
+                other => Err(service_err(other)),
             },
             Err(e) => Err(sdk_err(e)),
         }
@@ -408,11 +249,11 @@ impl StateStore for DynamoStore {
             Err(SdkError::ServiceError(e)) => match e.err() {
                 aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(c) => {
                     match c.item() {
-                        Some(_) => Err(StoreError::Conflict(format!("{key} changed"))),
-                        None => Err(StoreError::NotFound(key.to_string())),
+                        Some(_) => Err(StoreError::conflict(key, "its version differs")),
+                        None => Err(StoreError::not_found(key)),
                     }
                 }
-                other => Err(classify(other.code(), DisplayErrorContext(other).to_string())),
+                other => Err(service_err(other)),
             },
             Err(e) => Err(sdk_err(e)),
         }
@@ -451,7 +292,7 @@ impl StateStore for DynamoStore {
                 (SK.to_string(), s(c.sk)),
             ])
         });
-        let mut items = self
+        let items = self
             .query_all(
                 Some(name),
                 &format!("{ipk} = :p"),
@@ -461,13 +302,7 @@ impl StateStore for DynamoStore {
                 false,
             )
             .await?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|last| cursor_after(index, last))
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(page_of(index, items, limit))
     }
 
     async fn due(&self, now: i64, limit: usize) -> StoreResult<Vec<Item>> {
@@ -499,7 +334,7 @@ impl StateStore for DynamoStore {
         // The index copy may lag; read the item itself for a consistent answer.
         match items.into_iter().next() {
             Some(i) => self.get(&i.key).await,
-            None => Err(StoreError::NotFound(format!("alias {alias}"))),
+            None => Err(StoreError::not_found(format!("alias {alias}"))),
         }
     }
 
@@ -521,42 +356,6 @@ impl StateStore for DynamoStore {
         resp.attributes
             .as_ref()
             .and_then(|a| get_n(a, COUNTER))
-            .ok_or_else(|| StoreError::Unavailable(format!("counter {counter} returned no value")))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn throttling_and_conflicts_are_classified() {
-        assert!(matches!(
-            classify(
-                Some("ProvisionedThroughputExceededException"),
-                String::new()
-            ),
-            StoreError::Throttled(_)
-        ));
-        assert!(matches!(
-            classify(Some("TransactionConflictException"), String::new()),
-            StoreError::Conflict(_)
-        ));
-        assert!(matches!(
-            classify(None, String::new()),
-            StoreError::Unavailable(_)
-        ));
-    }
-
-    #[test]
-    fn items_round_trip_through_attributes() {
-        let mut item = Item::new(Key::new("RUN#1", "TASK#a"), "{}");
-        item.collection = Some(IndexEntry::new("RUNS", "0001"));
-        item.due_at = Some(42);
-        item.alias = Some("TASKRUN#2".into());
-        let a = to_attrs(&item, 3);
-        assert_eq!(get_s(&a, QUEUE_PK).as_deref(), Some(QUEUE_PARTITION));
-        let back = from_attrs(&a).unwrap();
-        assert_eq!(back, Item { version: 3, ..item });
+            .ok_or_else(|| StoreError::unavailable(format!("counter {counter} returned no value")))
     }
 }

@@ -1,5 +1,6 @@
-//! Where tables live: `<root>/main/<schema>/<table>/`, a Delta table per folder. The root is a local
-//! folder (`file://`) or an S3 prefix (`s3://bucket/prefix/`).
+//! Where tables live: `<root>/main/<schema>/<table>/`, a Delta table per folder, under the storage root.
+//! The root is a local folder (`file://`) or an S3 prefix (`s3://bucket/prefix/`). (In Databricks terms
+//! this is the metastore's managed storage location, not a SQL warehouse, which is compute.)
 
 use url::Url;
 
@@ -10,9 +11,9 @@ pub const CATALOG: &str = "main";
 /// The schema of unqualified table names.
 pub const DEFAULT_SCHEMA: &str = "default";
 
-/// The warehouse root.
+/// The storage root: where managed tables live.
 #[derive(Debug, Clone)]
-pub struct Warehouse {
+pub struct StorageRoot {
     root: Url,
 }
 
@@ -65,32 +66,43 @@ impl TableName {
     }
 }
 
-impl Warehouse {
-    /// A warehouse at `root`; a trailing `/` is added if missing.
-    pub fn new(mut root: Url) -> Warehouse {
+impl StorageRoot {
+    /// A storage root at `root`; a trailing `/` is added if missing.
+    pub fn new(mut root: Url) -> StorageRoot {
         if !root.path().ends_with('/') {
             let p = format!("{}/", root.path());
             root.set_path(&p);
         }
-        Warehouse { root }
+        StorageRoot { root }
     }
 
-    /// A warehouse in a local folder (created if missing).
-    pub fn local(dir: &std::path::Path) -> EngineResult<Warehouse> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| EngineError::Io(format!("{}: {e}", dir.display())))?;
-        let dir = dir
-            .canonicalize()
-            .map_err(|e| EngineError::Io(format!("{}: {e}", dir.display())))?;
+    /// A storage root in a local folder (created if missing).
+    pub fn local(dir: &std::path::Path) -> EngineResult<StorageRoot> {
+        let io = |source| EngineError::Io {
+            path: dir.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let dir = dir.canonicalize().map_err(io)?;
         let url = Url::from_directory_path(&dir).map_err(|_| {
             EngineError::Invalid(format!("{} is not an absolute path", dir.display()))
         })?;
-        Ok(Warehouse::new(url))
+        Ok(StorageRoot::new(url))
     }
 
     pub fn table_url(&self, schema: &str, table: &str) -> EngineResult<Url> {
         let name = TableName::from_parts(&[schema.to_string(), table.to_string()])?;
         self.url_of(&name)
+    }
+
+    /// The root itself.
+    pub fn url(&self) -> &Url {
+        &self.root
+    }
+
+    /// The local folder of the root, if it is local.
+    pub fn local_root(&self) -> Option<std::path::PathBuf> {
+        self.root.to_file_path().ok()
     }
 
     pub fn url_of(&self, name: &TableName) -> EngineResult<Url> {
@@ -144,7 +156,7 @@ mod tests {
         );
         assert!(TableName::from_parts(&p("other.s.t")).is_err());
         assert!(TableName::from_parts(&["..".to_string()]).is_err());
-        let w = Warehouse::new(Url::parse("s3://b/wh").unwrap());
+        let w = StorageRoot::new(Url::parse("s3://b/wh").unwrap());
         assert_eq!(
             w.table_url("s", "t").unwrap().as_str(),
             "s3://b/wh/main/s/t/"

@@ -3,13 +3,19 @@
 //! Settings keep the Databricks shape. Fields lakeplane acts on are typed; every other field
 //! (`schedule`, `email_notifications`, ...) is kept as given in `extra` and returned unchanged.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod task;
+
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{JobId, TaskKey};
+
+pub use task::{
+    RunIf, SqlSource, SqlTask, SqlTaskFile, SqlTaskQuery, Task, TaskDependency, TaskKind,
+};
 
 /// The most tasks a job may have: a run and its task runs are created in one store transaction
 /// (at most 100 items), and `jobs/get` never has to paginate (API 2.2 pages above 100).
@@ -45,127 +51,6 @@ pub struct JobParameterDefinition {
     pub name: String,
     #[serde(default)]
     pub default: String,
-}
-
-/// One task of a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Task {
-    pub task_key: TaskKey,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub depends_on: Vec<TaskDependency>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run_if: Option<RunIf>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sql_task: Option<SqlTask>,
-    /// Other fields (`description`, `timeout_seconds`, compute settings, ...), kept as given.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// `depends_on[]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskDependency {
-    pub task_key: TaskKey,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
-}
-
-/// When a task runs, given how its dependencies ended.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RunIf {
-    #[default]
-    AllSuccess,
-    AllDone,
-    NoneFailed,
-    AtLeastOneSuccess,
-    AllFailed,
-    AtLeastOneFailed,
-}
-
-/// `sql_task`: SQL from a saved query or from a `.sql` file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SqlTask {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warehouse_id: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub parameters: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub query: Option<SqlTaskQuery>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<SqlTaskFile>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// `sql_task.query`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SqlTaskQuery {
-    pub query_id: String,
-}
-
-/// `sql_task.file`: a local path or an `s3://` URI of a `.sql` file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SqlTaskFile {
-    pub path: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-}
-
-/// Where a `sql_task` takes its SQL from, once validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SqlSource<'a> {
-    Query(&'a str),
-    File(&'a str),
-}
-
-impl SqlTask {
-    /// The SQL's source; exactly one of `query` and `file` is set on a valid task.
-    pub fn source(&self) -> DomainResult<SqlSource<'_>> {
-        match (&self.query, &self.file) {
-            (Some(q), None) => Ok(SqlSource::Query(&q.query_id)),
-            (None, Some(f)) => Ok(SqlSource::File(&f.path)),
-            (Some(_), Some(_)) => Err(DomainError::invalid(
-                "sql_task must set exactly one of query and file, not both",
-            )),
-            (None, None) => Err(DomainError::invalid(
-                "sql_task must set one of query.query_id or file.path",
-            )),
-        }
-    }
-}
-
-impl Task {
-    fn validate(&self) -> DomainResult<()> {
-        let key = &self.task_key;
-        if let Some(kind) = self.extra.keys().find(|k| k.ends_with("_task")) {
-            return Err(DomainError::invalid(format!(
-                "task '{key}': {kind} is not supported; lakeplane runs sql_task"
-            )));
-        }
-        let Some(sql) = &self.sql_task else {
-            return Err(DomainError::invalid(format!(
-                "task '{key}' has no task type; set sql_task"
-            )));
-        };
-        if let Some(kind) = sql.extra.keys().next() {
-            return Err(DomainError::invalid(format!(
-                "task '{key}': sql_task.{kind} is not supported; use query or file"
-            )));
-        }
-        let source = sql
-            .source()
-            .map_err(|e| DomainError::invalid(format!("task '{key}': {e}")))?;
-        match source {
-            SqlSource::Query(id) if id.trim().is_empty() => Err(DomainError::invalid(format!(
-                "task '{key}': sql_task.query.query_id is empty"
-            ))),
-            SqlSource::File(p) if p.trim().is_empty() => Err(DomainError::invalid(format!(
-                "task '{key}': sql_task.file.path is empty"
-            ))),
-            _ => Ok(()),
-        }
-    }
 }
 
 impl JobSettings {
@@ -238,7 +123,11 @@ impl JobSettings {
     ) -> DomainResult<JobSettings> {
         let mut current = match serde_json::to_value(self) {
             Ok(Value::Object(m)) => m,
-            _ => return Err(DomainError::state("stored job settings are not an object")),
+            _ => {
+                return Err(DomainError::invalid(
+                    "the job settings are not a JSON object",
+                ))
+            }
         };
         for field in fields_to_remove {
             if let Some(key) = field.strip_prefix("tasks/") {
@@ -265,7 +154,7 @@ impl JobSettings {
                     .entry("tasks")
                     .or_insert_with(|| Value::Array(vec![]));
                 let Value::Array(tasks) = tasks else {
-                    return Err(DomainError::state("stored tasks are not an array"));
+                    return Err(DomainError::invalid("the job's tasks are not an array"));
                 };
                 for nt in new_tasks {
                     let key = nt.get("task_key").cloned();

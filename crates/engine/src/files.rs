@@ -1,5 +1,6 @@
-//! `read_files('path', format => 'csv', header => true)`: files as a table, the way Databricks users
-//! write it. Each call is replaced by a table registered in the session for the statement.
+//! Files SQL reads: `read_files('path', format => 'csv', header => true)` as a table, the way
+//! Databricks users write it (each call is replaced by a table registered in the session for the
+//! statement), and `.sql` files. Every location passes the engine's [`AccessPolicy`] and its limits.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -7,17 +8,27 @@ use std::sync::Arc;
 use deltalake::datafusion::datasource::file_format::options::{
     CsvReadOptions, JsonReadOptions, ParquetReadOptions,
 };
+use deltalake::datafusion::datasource::listing::ListingTableUrl;
 use deltalake::datafusion::execution::context::SessionContext;
-use deltalake::datafusion::object_store::aws::AmazonS3Builder;
 use deltalake::datafusion::object_store::path::Path as StorePath;
 use deltalake::datafusion::object_store::ObjectStoreExt;
 use deltalake::datafusion::sql::sqlparser::ast::{
     Expr, FunctionArg, FunctionArgExpr, Ident, ObjectName, Statement, TableFactor, Value, VisitMut,
     VisitorMut,
 };
+use futures::TryStreamExt;
 use url::Url;
 
+use crate::access::{AccessPolicy, Location};
 use crate::error::{EngineError, EngineResult};
+use crate::s3::S3Stores;
+
+/// Where SQL's inputs come from: the access policy and the S3 stores.
+#[derive(Debug, Clone)]
+pub(crate) struct Sources {
+    pub policy: Arc<AccessPolicy>,
+    pub s3: S3Stores,
+}
 
 /// Where the tables behind `read_files` calls are registered, apart from the warehouse's catalog.
 pub(crate) const FILES_CATALOG: &str = "lakeplane_session";
@@ -116,14 +127,18 @@ impl VisitorMut for Finder {
 }
 
 /// Replaces `read_files(...)` calls in `stmt` with tables registered in `ctx`.
-pub(crate) async fn rewrite(ctx: &SessionContext, stmt: &mut Statement) -> EngineResult<()> {
+pub(crate) async fn rewrite(
+    ctx: &SessionContext,
+    sources: &Sources,
+    stmt: &mut Statement,
+) -> EngineResult<()> {
     let mut finder = Finder::default();
     let _ = stmt.visit(&mut finder);
     if let Some(e) = finder.error {
         return Err(e);
     }
     for call in finder.calls {
-        register(ctx, call).await?;
+        register(ctx, sources, call).await?;
     }
     Ok(())
 }
@@ -146,18 +161,19 @@ fn flag(call: &Call, name: &str, default: bool) -> EngineResult<bool> {
     }
 }
 
-async fn register(ctx: &SessionContext, call: Call) -> EngineResult<()> {
+async fn register(ctx: &SessionContext, sources: &Sources, call: Call) -> EngineResult<()> {
     let Some(path) = call.path.clone() else {
-        return Err(EngineError::Invalid("read_files needs a path".into()));
+        return Err(EngineError::invalid("read_files needs a path"));
     };
-    let location = normalize(&path)?;
-    if let Some(store_url) = s3_bucket_url(&location)? {
-        let store = AmazonS3Builder::from_env()
-            .with_url(store_url.as_str())
-            .build()
-            .map_err(|e| EngineError::Invalid(format!("read_files {path}: {e}")))?;
-        ctx.register_object_store(&store_url, Arc::new(store));
-    }
+    let location = match sources.policy.check(&path)? {
+        Location::Local(p) => p.to_string_lossy().into_owned(),
+        Location::S3 { bucket, url } => {
+            let bucket_url = Url::parse(&format!("s3://{bucket}"))
+                .map_err(|e| EngineError::invalid(format!("{path}: {e}")))?;
+            ctx.register_object_store(&bucket_url, sources.s3.bucket(&bucket)?);
+            url.to_string()
+        }
+    };
     let ext = extension(&location);
     let format = match option(&call, &["format"]) {
         Some(f) => f.to_ascii_lowercase(),
@@ -206,29 +222,40 @@ async fn register(ctx: &SessionContext, call: Call) -> EngineResult<()> {
             )))
         }
     }
-    Ok(())
+    check_size(
+        ctx,
+        &path,
+        &location,
+        &ext,
+        sources.policy.limits.max_read_bytes,
+    )
+    .await
 }
 
-/// A local path becomes absolute; URLs stay as they are.
-fn normalize(path: &str) -> EngineResult<String> {
-    if path.contains("://") {
-        return Ok(path.to_string());
+/// Refuses a `read_files` whose files add up to more than `limit` bytes. The listing goes through
+/// the session's object stores, so it also meets the access checks on every file.
+async fn check_size(
+    ctx: &SessionContext,
+    shown: &str,
+    location: &str,
+    ext: &str,
+    limit: u64,
+) -> EngineResult<()> {
+    let url = ListingTableUrl::parse(location)?;
+    let store = ctx.runtime_env().object_store(url.object_store())?;
+    let state = ctx.state();
+    let mut files = url.list_all_files(&state, store.as_ref(), ext).await?;
+    let mut total = 0u64;
+    while let Some(meta) = files.try_next().await? {
+        total = total.saturating_add(meta.size);
+        if total > limit {
+            return Err(EngineError::TooLarge {
+                what: format!("read_files('{shown}')"),
+                limit,
+            });
+        }
     }
-    let p = std::path::Path::new(path);
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| EngineError::Io(e.to_string()))?
-            .join(p)
-    };
-    if !abs.exists() {
-        return Err(EngineError::Invalid(format!(
-            "read_files: {} does not exist",
-            abs.display()
-        )));
-    }
-    Ok(abs.to_string_lossy().into_owned())
+    Ok(())
 }
 
 /// The file name's extension (with the dot), or "" for a folder.
@@ -247,38 +274,48 @@ fn extension(location: &str) -> String {
     }
 }
 
-fn s3_bucket_url(location: &str) -> EngineResult<Option<Url>> {
-    if !location.starts_with("s3://") && !location.starts_with("s3a://") {
-        return Ok(None);
-    }
-    let url = Url::parse(location).map_err(|e| EngineError::Invalid(format!("{location}: {e}")))?;
-    let bucket = url.host_str().unwrap_or_default();
-    Url::parse(&format!("s3://{bucket}"))
-        .map(Some)
-        .map_err(|e| EngineError::Invalid(format!("{location}: {e}")))
-}
-
-/// The bytes of a local file or an S3 object.
-pub(crate) async fn read_bytes(path: &str) -> EngineResult<Vec<u8>> {
-    if let Some(bucket_url) = s3_bucket_url(path)? {
-        let url = Url::parse(path).map_err(|e| EngineError::Invalid(format!("{path}: {e}")))?;
-        let store = AmazonS3Builder::from_env()
-            .with_url(bucket_url.as_str())
-            .build()
-            .map_err(|e| EngineError::Invalid(format!("{path}: {e}")))?;
-        let key = StorePath::from(url.path().trim_start_matches('/'));
-        let got = store
-            .get(&key)
-            .await
-            .map_err(|e| EngineError::Io(format!("{path}: {e}")))?;
-        return got
-            .bytes()
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| EngineError::Io(format!("{path}: {e}")));
-    }
-    let local = path.strip_prefix("file://").unwrap_or(path);
-    tokio::fs::read(local)
-        .await
-        .map_err(|e| EngineError::Io(format!("{local}: {e}")))
+/// Reads a `.sql` file: a local path, a `file:` URL or an `s3://` URI, within the access policy and
+/// its size limit.
+pub(crate) async fn read_sql_file(sources: &Sources, path: &str) -> EngineResult<String> {
+    let limit = sources.policy.limits.max_sql_file_bytes;
+    let too_large = || EngineError::TooLarge {
+        what: path.to_string(),
+        limit,
+    };
+    let bytes = match sources.policy.check(path)? {
+        Location::S3 { bucket, url } => {
+            let store = sources.s3.bucket(&bucket)?;
+            let key = StorePath::from(url.path().trim_start_matches('/'));
+            let failed = |source| EngineError::ObjectStore {
+                path: path.to_string(),
+                source,
+            };
+            if store.head(&key).await.map_err(failed)?.size > limit {
+                return Err(too_large());
+            }
+            let got = store.get(&key).await.map_err(failed)?;
+            got.bytes().await.map_err(failed)?.to_vec()
+        }
+        Location::Local(local) => {
+            let io = |source| EngineError::Io {
+                path: path.to_string(),
+                source,
+            };
+            if !local.is_file() {
+                return Err(EngineError::invalid(format!("{path} is not a file")));
+            }
+            let file = tokio::fs::File::open(&local).await.map_err(io)?;
+            let mut bytes = Vec::new();
+            use tokio::io::AsyncReadExt;
+            file.take(limit + 1)
+                .read_to_end(&mut bytes)
+                .await
+                .map_err(io)?;
+            if bytes.len() as u64 > limit {
+                return Err(too_large());
+            }
+            bytes
+        }
+    };
+    String::from_utf8(bytes).map_err(|_| EngineError::invalid(format!("{path} is not UTF-8 text")))
 }

@@ -1,0 +1,170 @@
+//! How each record is laid out in the state store: its key, its listings, its place in the work
+//! queue and its alias. One place, matching `infra/dynamodb-table.md`.
+
+use lakeplane_core::job::Job;
+use lakeplane_core::run::{Run, TaskRun};
+use lakeplane_core::{JobId, RunId, TaskKey};
+use lakeplane_store::{IndexEntry, Item, Key};
+
+use crate::doc::Record;
+use crate::queries::SavedQuery;
+use crate::tokens::Token;
+
+/// The listing of all jobs.
+pub const JOBS: &str = "JOBS";
+/// The listing of all runs, newest first.
+pub const RUNS: &str = "RUNS";
+/// The listing of all saved queries.
+pub const QUERIES: &str = "QUERIES";
+const RUN_SK: &str = "RUN";
+const TASK_SK_PREFIX: &str = "TASK#";
+
+/// Zero-padded so that string order is numeric order.
+fn padded(n: u64) -> String {
+    format!("{n:020}")
+}
+
+/// Newest first in an ascending listing.
+fn newest_first(n: u64) -> String {
+    padded(u64::MAX - n)
+}
+
+/// The partition of a run and its task runs.
+pub fn run_partition(id: RunId) -> String {
+    format!("RUN#{}", padded(id.0))
+}
+
+/// The listing of one job's runs, newest first.
+pub fn runs_of_job(job: JobId) -> String {
+    format!("JOB#{}#RUNS", padded(job.0))
+}
+
+/// What an item of a run's partition is.
+pub enum RunPart {
+    Run(Box<Run>),
+    Task(Box<TaskRun>),
+    Other,
+}
+
+/// Reads one item of a run's partition.
+pub fn run_part(item: &Item) -> crate::ControlResult<RunPart> {
+    if item.key.sk == RUN_SK {
+        Ok(RunPart::Run(Box::new(Run::from_item(item)?)))
+    } else if item.key.sk.starts_with(TASK_SK_PREFIX) {
+        Ok(RunPart::Task(Box::new(TaskRun::from_item(item)?)))
+    } else {
+        Ok(RunPart::Other)
+    }
+}
+
+impl Record for Job {
+    const KIND: &'static str = "Job";
+    type Id = JobId;
+
+    fn key_of(id: &JobId) -> Key {
+        Key::new(format!("JOB#{}", padded(id.0)), "JOB")
+    }
+
+    fn id(&self) -> JobId {
+        self.job_id
+    }
+
+    fn layout(&self, item: &mut Item) {
+        item.collection = Some(IndexEntry::new(JOBS, padded(self.job_id.0)));
+    }
+}
+
+impl Record for Run {
+    const KIND: &'static str = "Run";
+    type Id = RunId;
+
+    fn key_of(id: &RunId) -> Key {
+        Key::new(run_partition(*id), RUN_SK)
+    }
+
+    fn id(&self) -> RunId {
+        self.run_id
+    }
+
+    fn layout(&self, item: &mut Item) {
+        item.collection = Some(IndexEntry::new(RUNS, newest_first(self.run_id.0)));
+        item.parent = self
+            .job_id
+            .map(|j| IndexEntry::new(runs_of_job(j), newest_first(self.run_id.0)));
+    }
+}
+
+/// A task run's place: its run and its task's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRunRef {
+    pub parent: RunId,
+    pub task_key: TaskKey,
+}
+
+impl std::fmt::Display for TaskRunRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of run {}", self.task_key, self.parent)
+    }
+}
+
+/// The alias under which a task run is found by its own run id.
+pub fn task_run_alias(id: RunId) -> String {
+    format!("TASKRUN#{}", id.0)
+}
+
+impl Record for TaskRun {
+    const KIND: &'static str = "Task";
+    type Id = TaskRunRef;
+
+    fn key_of(id: &TaskRunRef) -> Key {
+        Key::new(
+            run_partition(id.parent),
+            format!("{TASK_SK_PREFIX}{}", id.task_key),
+        )
+    }
+
+    fn id(&self) -> TaskRunRef {
+        TaskRunRef {
+            parent: self.parent_run_id,
+            task_key: self.key().clone(),
+        }
+    }
+
+    fn layout(&self, item: &mut Item) {
+        item.due_at = self.due_at();
+        item.alias = Some(task_run_alias(self.run_id));
+    }
+}
+
+impl Record for SavedQuery {
+    const KIND: &'static str = "Query";
+    type Id = String;
+
+    fn key_of(id: &String) -> Key {
+        Key::new(format!("QUERY#{id}"), "QUERY")
+    }
+
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    fn layout(&self, item: &mut Item) {
+        item.collection = Some(IndexEntry::new(
+            QUERIES,
+            format!("{}#{}", padded(self.created_ms.max(0) as u64), self.id),
+        ));
+    }
+}
+
+impl Record for Token {
+    const KIND: &'static str = "Token";
+    type Id = String;
+
+    fn key_of(hash: &String) -> Key {
+        Key::new(format!("TOKEN#{hash}"), "TOKEN")
+    }
+
+    fn id(&self) -> String {
+        self.token_hash.clone()
+    }
+}

@@ -1,0 +1,320 @@
+//! Runs: start them (run-now, submit), read, list, cancel and delete them, and move them forward as
+//! their tasks end ([`Runs::advance`]).
+
+use std::collections::BTreeMap;
+
+use lakeplane_core::job::{Job, JobSettings, Task};
+use lakeplane_core::run::{self, Run, RunState, RunType, TaskRun, TaskState};
+use lakeplane_core::{JobId, RunId};
+use lakeplane_store::Index;
+
+use crate::doc::{retry, Documents, PageRequest, Paged, Record, Versioned};
+use crate::error::{ControlError, ControlResult};
+use crate::layout::{run_part, run_partition, runs_of_job, task_run_alias, RunPart, RUNS};
+use crate::time::now_ms;
+use crate::views::RunView;
+
+/// Filters of `runs/list`.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub job_id: Option<JobId>,
+    pub active_only: bool,
+    pub completed_only: bool,
+}
+
+/// What `run-now` asks for beyond the job.
+#[derive(Debug, Clone, Default)]
+pub struct RunNow {
+    /// Overrides of the job's parameter defaults; each must name a defined parameter.
+    pub job_parameters: BTreeMap<String, String>,
+    /// Legacy overrides of the SQL tasks' own parameters.
+    pub sql_params: BTreeMap<String, String>,
+}
+
+/// A run and its task runs with the versions they were read at.
+struct VersionedRun {
+    run: Versioned<Run>,
+    tasks: Vec<Versioned<TaskRun>>,
+}
+
+impl VersionedRun {
+    fn view(self) -> RunView {
+        RunView {
+            run: self.run.doc,
+            tasks: self.tasks.into_iter().map(|t| t.doc).collect(),
+        }
+    }
+}
+
+/// The runs area.
+#[derive(Debug, Clone)]
+pub struct Runs {
+    docs: Documents,
+}
+
+impl Runs {
+    pub(crate) fn new(docs: Documents) -> Runs {
+        Runs { docs }
+    }
+
+    /// Starts a run of a job (`jobs/run-now`).
+    pub async fn run_now(
+        &self,
+        job_id: JobId,
+        request: RunNow,
+        creator: &str,
+    ) -> ControlResult<RunId> {
+        let job: Job = self.docs.read(&job_id).await?;
+        if job.settings.tasks.is_empty() {
+            return Err(ControlError::InvalidParameter(format!(
+                "Job {job_id} has no tasks to run."
+            )));
+        }
+        let mut params: BTreeMap<String, String> = job
+            .settings
+            .parameters
+            .iter()
+            .map(|p| (p.name.clone(), p.default.clone()))
+            .collect();
+        for (k, v) in request.job_parameters {
+            if !params.contains_key(&k) {
+                return Err(ControlError::InvalidParameter(format!(
+                    "job_parameters: '{k}' is not a parameter of job {job_id}"
+                )));
+            }
+            params.insert(k, v);
+        }
+        let run = self.new_run(
+            Some(job_id),
+            job.settings.display_name(),
+            RunType::JobRun,
+            creator,
+        );
+        self.start(
+            Run {
+                job_parameters: params,
+                sql_params: request.sql_params,
+                ..run
+            },
+            job.settings.tasks,
+        )
+        .await
+    }
+
+    /// Starts a one-time run of tasks that belong to no job (`jobs/runs/submit`).
+    pub async fn submit(
+        &self,
+        run_name: Option<String>,
+        tasks: Vec<Task>,
+        creator: &str,
+    ) -> ControlResult<RunId> {
+        let settings = JobSettings {
+            name: run_name,
+            tasks,
+            ..Default::default()
+        };
+        settings.validate()?;
+        if settings.tasks.is_empty() {
+            return Err(ControlError::InvalidParameter(
+                "tasks must not be empty".into(),
+            ));
+        }
+        let run = self.new_run(None, settings.display_name(), RunType::SubmitRun, creator);
+        self.start(run, settings.tasks).await
+    }
+
+    fn new_run(&self, job_id: Option<JobId>, name: &str, run_type: RunType, creator: &str) -> Run {
+        Run {
+            run_id: RunId(0),
+            job_id,
+            run_name: name.to_string(),
+            run_type,
+            creator_user_name: creator.to_string(),
+            job_parameters: BTreeMap::new(),
+            sql_params: BTreeMap::new(),
+            state: RunState::Pending,
+            state_message: String::new(),
+            start_time: now_ms(),
+            end_time: None,
+            user_cancelled: false,
+        }
+    }
+
+    /// Stores the run and one task run per task in one transaction. Task runs take the ids after
+    /// the run's, from the same sequence.
+    async fn start(&self, mut run: Run, tasks: Vec<Task>) -> ControlResult<RunId> {
+        let n = tasks.len() as u64;
+        let last = self.docs.next_ids("run", n + 1).await?;
+        run.run_id = RunId(last - n);
+        let mut items = vec![run.to_item()?];
+        for (i, task) in tasks.into_iter().enumerate() {
+            let id = RunId(run.run_id.0 + 1 + i as u64);
+            items.push(TaskRun::new(id, run.run_id, task, run.start_time).to_item()?);
+        }
+        self.docs.create_all(items).await?;
+        tracing::info!(run_id = %run.run_id, job_id = ?run.job_id.map(|j| j.0), tasks = n, "run created");
+        Ok(run.run_id)
+    }
+
+    /// A run and its task runs.
+    pub async fn get(&self, id: RunId) -> ControlResult<RunView> {
+        Ok(self.read(id).await?.view())
+    }
+
+    /// The run and its task runs (in task-run id order, i.e. the job's order), with versions.
+    async fn read(&self, id: RunId) -> ControlResult<VersionedRun> {
+        let mut run = None;
+        let mut tasks = Vec::new();
+        for item in self.docs.partition(&run_partition(id)).await? {
+            let version = item.version;
+            match run_part(&item)? {
+                RunPart::Run(doc) => run = Some(Versioned { doc: *doc, version }),
+                RunPart::Task(doc) => tasks.push(Versioned { doc: *doc, version }),
+                RunPart::Other => {}
+            }
+        }
+        let Some(run) = run else {
+            return Err(ControlError::NotFound {
+                kind: Run::KIND,
+                name: id.to_string(),
+            });
+        };
+        tasks.sort_by_key(|t| t.doc.run_id);
+        Ok(VersionedRun { run, tasks })
+    }
+
+    /// Runs newest first, optionally of one job, with their tasks if `expand_tasks`.
+    pub async fn list(
+        &self,
+        filter: &RunFilter,
+        request: &PageRequest,
+        expand_tasks: bool,
+    ) -> ControlResult<Paged<RunView>> {
+        if filter.active_only && filter.completed_only {
+            return Err(ControlError::InvalidParameter(
+                "active_only and completed_only cannot both be true".into(),
+            ));
+        }
+        let (index, partition) = match filter.job_id {
+            Some(j) => (Index::Parent, runs_of_job(j)),
+            None => (Index::Collection, RUNS.to_string()),
+        };
+        let page = self
+            .docs
+            .list(index, &partition, request, |r: &Run| {
+                (!filter.active_only || !r.is_terminal())
+                    && (!filter.completed_only || r.is_terminal())
+            })
+            .await?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for run in page.items {
+            items.push(match expand_tasks {
+                true => self.get(run.run_id).await?,
+                false => RunView { run, tasks: vec![] },
+            });
+        }
+        Ok(Paged {
+            items,
+            next_page_token: page.next_page_token,
+        })
+    }
+
+    /// Asks a run to stop: waiting tasks are cancelled at once, running ones at their next heartbeat.
+    pub async fn cancel(&self, id: RunId) -> ControlResult<()> {
+        let (_, changed) = self
+            .docs
+            .update(&id, |run: &mut Run| Ok(run.request_cancel()))
+            .await?;
+        if !changed {
+            return Ok(());
+        }
+        tracing::info!(run_id = %id, "run cancel requested");
+        retry(Run::KIND, id, |_| async {
+            for t in self.read(id).await?.tasks {
+                let Versioned { mut doc, version } = t;
+                if doc.state == TaskState::Running && !doc.cancel_requested {
+                    doc.cancel_requested = true;
+                    self.docs.replace(&doc, version).await?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        self.advance(id).await
+    }
+
+    /// Deletes an ended run and its task runs.
+    pub async fn delete(&self, id: RunId) -> ControlResult<()> {
+        let run = self.read(id).await?;
+        if !run.run.doc.is_terminal() {
+            return Err(ControlError::InvalidState(format!(
+                "Run {id} is still active; cancel it before deleting it."
+            )));
+        }
+        for t in &run.tasks {
+            self.docs.remove(&TaskRun::key_of(&t.doc.id())).await?;
+        }
+        self.docs.remove(&Run::key_of(&id)).await
+    }
+
+    /// The output of one task run, with its parent run. A run id with exactly one task is accepted too.
+    pub async fn output(&self, id: RunId) -> ControlResult<(RunView, TaskRun)> {
+        if let Some(task) = self.docs.by_alias::<TaskRun>(&task_run_alias(id)).await? {
+            let parent = self.get(task.doc.parent_run_id).await?;
+            return Ok((parent, task.doc));
+        }
+        let view = self.get(id).await?;
+        match view.tasks.as_slice() {
+            [only] => {
+                let only = only.clone();
+                Ok((view, only))
+            }
+            _ => Err(ControlError::InvalidParameter(format!(
+                "Retrieving the output of runs with multiple tasks is not supported. \
+                 Pass the run_id of one task run (runs/get lists them) instead of run {id}."
+            ))),
+        }
+    }
+
+    /// Moves a run forward: queues tasks whose dependencies ended, skips tasks that can no longer run,
+    /// and ends the run when every task has ended. Safe to call from many places at once.
+    pub async fn advance(&self, id: RunId) -> ControlResult<()> {
+        retry(Run::KIND, id, |_| async {
+            let VersionedRun { run, tasks } = self.read(id).await?;
+            let views: Vec<TaskRun> = tasks.iter().map(|t| t.doc.clone()).collect();
+            let plan = run::plan(&run.doc, &views);
+            if plan.is_empty() {
+                return Ok(());
+            }
+            let now = now_ms();
+            for Versioned { mut doc, version } in tasks {
+                if plan.queue.contains(doc.key()) {
+                    doc.unblock(now)?;
+                } else if let Some((_, result, msg)) =
+                    plan.skip.iter().find(|(k, _, _)| k == doc.key())
+                {
+                    doc.skip(*result, msg.clone(), now)?;
+                } else {
+                    continue;
+                }
+                self.docs.replace(&doc, version).await?;
+            }
+            if let Some((result, message)) = plan.finish {
+                let Versioned { mut doc, version } = run;
+                doc.terminate(result, message, now)?;
+                self.docs.replace(&doc, version).await?;
+                tracing::info!(run_id = %id, result = ?result, "run ended");
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// `Pending → Running` when a task of the run starts; returns the run.
+    pub(crate) async fn mark_started(&self, id: RunId) -> ControlResult<Run> {
+        self.docs
+            .update(&id, |run: &mut Run| Ok(run.start()?))
+            .await
+            .map(|(run, _)| run)
+    }
+}

@@ -1,0 +1,72 @@
+//! API tokens: stored as SHA-256 hashes, each naming the principal it authenticates.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::doc::{retry, Documents, Record};
+use crate::error::{ControlError, ControlResult};
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub user_name: String,
+}
+
+/// A stored token: its hash and its principal. The token itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    #[serde(default)]
+    pub token_hash: String,
+    #[serde(flatten)]
+    pub principal: Principal,
+}
+
+/// SHA-256 of a token, hex.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The tokens area.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    docs: Documents,
+}
+
+impl Tokens {
+    pub(crate) fn new(docs: Documents) -> Tokens {
+        Tokens { docs }
+    }
+
+    /// Stores `token` for `user_name`, replacing whatever principal it named before.
+    pub async fn add(&self, token: &str, user_name: &str) -> ControlResult<()> {
+        let record = Token {
+            token_hash: hash_token(token),
+            principal: Principal {
+                user_name: user_name.to_string(),
+            },
+        };
+        let id = record.token_hash.clone();
+        retry(Token::KIND, "(hidden)", |_| async {
+            match self.docs.create(&record).await {
+                Err(ControlError::AlreadyExists { .. }) => {
+                    let current = self.docs.get::<Token>(&id).await?;
+                    self.docs
+                        .replace(&record, current.version)
+                        .await
+                        .map(|_| ())
+                }
+                other => other,
+            }
+        })
+        .await
+    }
+
+    /// The principal a token belongs to, or `None` for an unknown token.
+    pub async fn authenticate(&self, token: &str) -> ControlResult<Option<Principal>> {
+        Ok(self
+            .docs
+            .find::<Token>(&hash_token(token))
+            .await?
+            .map(|t| t.principal))
+    }
+}

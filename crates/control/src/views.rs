@@ -1,0 +1,32 @@
+//! What use cases hand back that is not a single stored record.
+
+use std::collections::BTreeMap;
+
+use lakeplane_core::run::{Run, TaskRun};
+
+/// A run with its task runs, as `runs/get` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunView {
+    pub run: Run,
+    /// In the order of the job's tasks.
+    pub tasks: Vec<TaskRun>,
+}
+
+/// A task run a worker has claimed, with what it needs to run it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub worker: String,
+    pub task: TaskRun,
+    /// The version of the task run item this worker last wrote.
+    pub version: u64,
+    /// The parameters the task's SQL sees, resolved by precedence (`lakeplane_core::params`).
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// What a heartbeat tells the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heartbeat {
+    Continue,
+    /// The run was cancelled: stop and report the task as cancelled.
+    Cancel,
+}

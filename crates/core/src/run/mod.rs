@@ -1,0 +1,132 @@
+//! Runs and task runs, and their state machines.
+//!
+//! A run is created with one task run per task. Task runs move
+//! `Blocked → Queued → Running → Terminated(result)`; a worker holds a running task under a lease that it
+//! renews with heartbeats, and a task whose lease has expired may be claimed again by another worker.
+//! The run moves `Pending → Running → (Terminating →) Terminated(result)`. [`plan`] says, from the tasks'
+//! states, which tasks to queue or skip and when the run ends.
+//!
+//! These are lakeplane's states, stored as they are here; the API maps them to Databricks' wire
+//! names (`life_cycle_state`, `result_state`, `status`) in one place of its own.
+
+mod plan;
+mod task_run;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{JobId, RunId};
+
+pub use plan::{plan, Plan};
+pub use task_run::{Lease, TaskOutput, TaskResult, TaskRun, TaskState};
+
+/// How the run was created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunType {
+    /// `jobs/run-now`.
+    JobRun,
+    /// `jobs/runs/submit`.
+    SubmitRun,
+}
+
+/// A run's lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "life_cycle",
+    content = "result",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum RunState {
+    Pending,
+    Running,
+    /// Cancellation was asked for; running tasks are being stopped.
+    Terminating,
+    Terminated(RunResult),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunResult {
+    Success,
+    Failed,
+    Canceled,
+}
+
+/// A run of a job or a one-time submitted run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub run_id: RunId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<JobId>,
+    pub run_name: String,
+    pub run_type: RunType,
+    pub creator_user_name: String,
+    /// Resolved job parameters (defaults overridden by `job_parameters` of run-now).
+    #[serde(default)]
+    pub job_parameters: BTreeMap<String, String>,
+    /// run-now's legacy `sql_params`: overrides of the SQL tasks' own parameters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sql_params: BTreeMap<String, String>,
+    pub state: RunState,
+    #[serde(default)]
+    pub state_message: String,
+    /// Epoch milliseconds.
+    pub start_time: i64,
+    #[serde(default)]
+    pub end_time: Option<i64>,
+    #[serde(default)]
+    pub user_cancelled: bool,
+}
+
+impl Run {
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.state, RunState::Terminated(_))
+    }
+
+    /// `Pending → Running`, when its first task starts. Idempotent once running.
+    pub fn start(&mut self) -> DomainResult<bool> {
+        match self.state {
+            RunState::Pending => {
+                self.state = RunState::Running;
+                Ok(true)
+            }
+            RunState::Running | RunState::Terminating => Ok(false),
+            RunState::Terminated(_) => Err(self.refuse("start")),
+        }
+    }
+
+    /// Asks for cancellation: `Pending | Running → Terminating`. Cancelling an ended run does nothing.
+    pub fn request_cancel(&mut self) -> bool {
+        match self.state {
+            RunState::Pending | RunState::Running => {
+                self.state = RunState::Terminating;
+                self.user_cancelled = true;
+                true
+            }
+            RunState::Terminating | RunState::Terminated(_) => false,
+        }
+    }
+
+    /// Ends the run.
+    pub fn terminate(&mut self, result: RunResult, message: String, now: i64) -> DomainResult<()> {
+        if self.is_terminal() {
+            return Err(self.refuse("terminate"));
+        }
+        self.state = RunState::Terminated(result);
+        self.state_message = message;
+        self.end_time = Some(now);
+        Ok(())
+    }
+
+    fn refuse(&self, action: &'static str) -> DomainError {
+        DomainError::InvalidTransition {
+            object: format!("run {}", self.run_id),
+            action,
+            state: format!("{:?}", self.state),
+        }
+    }
+}
