@@ -119,11 +119,27 @@ pub async fn open_local(data_dir: &std::path::Path, access: &AccessArgs) -> anyh
         .await
         .with_context(|| format!("cannot open {}", data_dir.join("state.db").display()))?;
     let root = StorageRoot::local(&data_dir.join("warehouse"))?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = local_aws_config().await;
     Ok(Local {
         control: Control::new(Arc::new(store)),
         engine: Engine::new(root, access.policy(data_dir), Some(aws))?,
     })
+}
+
+/// The AWS configuration of a local run: the standard chain, except that the region comes from the
+/// environment or the profile (else `us-east-1`), never from EC2 instance metadata, which a laptop
+/// does not have and would wait for at every start. Credentials are resolved when first used.
+async fn local_aws_config() -> aws_config::SdkConfig {
+    use aws_config::environment::EnvironmentVariableRegionProvider;
+    use aws_config::meta::region::RegionProviderChain;
+    use aws_config::profile::ProfileFileRegionProvider;
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::new())
+        .or_else("us-east-1");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
+        .load()
+        .await
 }
 
 async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
