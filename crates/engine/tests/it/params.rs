@@ -67,3 +67,27 @@ async fn read_files_takes_its_path_from_a_parameter() {
         assert_eq!(cell(&rows[0], 0, 0), "10", "{sql}");
     }
 }
+
+#[tokio::test]
+async fn identifier_takes_a_table_name_from_a_parameter() {
+    let lake = Lake::new();
+    lake.run("CREATE SCHEMA s; CREATE TABLE s.orders AS SELECT 7 AS amount")
+        .await
+        .unwrap();
+    let mut ctx = ExecContext::new("tester");
+    ctx.params.insert("t".into(), Param::text("main.s.orders"));
+    ctx.params.insert("c".into(), Param::text("amount"));
+    let rows = lake
+        .run_in(&ctx, "SELECT IDENTIFIER(:c) FROM IDENTIFIER(:t)")
+        .await
+        .unwrap();
+    assert_eq!(cell(&rows[0], 0, 0), "7");
+    ctx.params
+        .insert("t".into(), Param::text("s.orders; DROP TABLE s.orders"));
+    let err = lake
+        .run_in(&ctx, "SELECT * FROM IDENTIFIER(:t)")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("is not a name"), "{err}");
+    assert_eq!(lake.scalar("SELECT count(*) FROM s.orders").await, "1");
+}
