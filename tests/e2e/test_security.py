@@ -125,3 +125,23 @@ def test_slow_clients_cannot_hold_the_api():
         stop.set()
     finally:
         p.close()
+
+
+def test_a_query_past_the_memory_budget_fails_its_task_cleanly():
+    p = Platform("--workers", "1", "--query-memory-mib", "1")
+    try:
+        w = p.client()
+        big = p.data_dir / "big.sql"
+        big.write_text("SELECT v, count(*) FROM (SELECT value % 500000 AS v FROM range(2000000)) GROUP BY v ORDER BY v")
+        run = w.jobs.submit(run_name="too big", tasks=[jobs.SubmitTask(
+            task_key="big", sql_task=jobs.SqlTask(warehouse_id="local", file=jobs.SqlTaskFile(path=str(big))))]
+        ).result(timeout=WAIT)
+        assert "resources exhausted" in failed_message(w, run).lower()
+        small = p.data_dir / "small.sql"
+        small.write_text("SELECT 1")
+        ok = w.jobs.submit(run_name="fits", tasks=[jobs.SubmitTask(
+            task_key="s", sql_task=jobs.SqlTask(warehouse_id="local", file=jobs.SqlTaskFile(path=str(small))))]
+        ).result(timeout=WAIT)
+        assert ok.state.result_state == jobs.RunResultState.SUCCESS, "the worker keeps serving"
+    finally:
+        p.close()

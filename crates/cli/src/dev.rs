@@ -33,6 +33,9 @@ pub struct DevArgs {
     /// Tasks each worker runs at once.
     #[arg(long, default_value_t = 4)]
     pub slots: usize,
+    /// The most memory, in MiB, one task's query may hold.
+    #[arg(long, default_value_t = 2048)]
+    pub query_memory_mib: usize,
     /// Seconds a worker's claim lasts without a heartbeat.
     #[arg(long, default_value_t = 30)]
     pub lease_seconds: u64,
@@ -81,6 +84,8 @@ fn spawn_worker(args: &DevArgs, n: usize) -> anyhow::Result<Child> {
         .arg(args.slots.to_string())
         .arg("--lease-seconds")
         .arg(args.lease_seconds.to_string())
+        .arg("--query-memory-mib")
+        .arg(args.query_memory_mib.to_string())
         .arg("--exit-with-parent")
         .arg(std::process::id().to_string())
         .args(args.access.to_args())

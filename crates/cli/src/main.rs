@@ -98,6 +98,10 @@ pub struct WorkerArgs {
     /// The longest wait, in milliseconds, between looks for due tasks while idle.
     #[arg(long, default_value_t = 100)]
     pub poll_ms: u64,
+    /// The most memory, in MiB, one task's query may hold; past it a query spills what it can and
+    /// otherwise fails cleanly.
+    #[arg(long, default_value_t = 2048)]
+    pub query_memory_mib: usize,
     /// Exit when the process with this id stops being this worker's parent (`lakeplane dev` passes
     /// its own id, so a worker orphaned even during its start-up exits).
     #[arg(long, value_name = "PID")]
@@ -159,6 +163,7 @@ async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
         lease: Duration::from_secs(args.lease_seconds.max(1)),
         heartbeat: Duration::from_millis(args.heartbeat_ms.max(10)),
         poll: Duration::from_millis(args.poll_ms.max(1)),
+        memory_budget: args.query_memory_mib.max(1) * 1024 * 1024,
         ..WorkerConfig::new(id)
     };
     let parent = args.exit_with_parent;

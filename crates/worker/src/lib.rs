@@ -44,6 +44,9 @@ pub struct WorkerConfig {
     /// once, and while idle it waits `poll / 8`, then twice as long each time, up to `poll`: bursts
     /// start fast, and an idle worker costs at most one store query per `poll`.
     pub poll: Duration,
+    /// The most memory one task's query may hold (DataFusion's memory pool; spillable operators
+    /// spill, others fail the task cleanly).
+    pub memory_budget: usize,
 }
 
 impl WorkerConfig {
@@ -54,6 +57,7 @@ impl WorkerConfig {
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(5),
             poll: Duration::from_millis(100),
+            memory_budget: lakeplane_engine::context::DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -194,6 +198,7 @@ impl Worker {
     fn context(&self, claim: &Claim) -> ExecContext {
         let task = &claim.task;
         let mut ctx = ExecContext::new(self.config.id.clone()).with_text_params(&claim.parameters);
+        ctx.memory_budget = self.config.memory_budget;
         ctx.txn = Some(TxnId {
             app_id: format!("lakeplane/run-{}/task-{}", task.parent_run_id, task.key()),
             version: i64::from(task.executions),
