@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import jobs
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-token"
@@ -26,6 +27,12 @@ def lakeplane_bin() -> str:
     )
     assert Path(path).exists(), f"{path} not found: build it with `cargo build -p lakeplane-cli` or run scripts/test"
     return path
+
+
+def sql_file(task_key, path, depends_on=(), **kw):
+    """A job task that runs the SQL file at `path`."""
+    return jobs.Task(task_key=task_key, depends_on=[jobs.TaskDependency(task_key=d) for d in depends_on],
+                     sql_task=jobs.SqlTask(warehouse_id="local", file=jobs.SqlTaskFile(path=str(path))), **kw)
 
 
 def free_port() -> int:

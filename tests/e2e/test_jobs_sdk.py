@@ -13,15 +13,10 @@ import requests
 from databricks.sdk.errors import InvalidParameterValue, PermissionDenied, ResourceDoesNotExist
 from databricks.sdk.service import jobs, sql
 
-from conftest import REPO, Platform
+from conftest import REPO, Platform, sql_file
 
 DEMO = REPO / "examples" / "demo"
 WAIT = timedelta(seconds=120)
-
-
-def sql_file(task_key, path, depends_on=(), **kw):
-    return jobs.Task(task_key=task_key, depends_on=[jobs.TaskDependency(task_key=d) for d in depends_on],
-                     sql_task=jobs.SqlTask(warehouse_id="local", file=jobs.SqlTaskFile(path=str(path))), **kw)
 
 
 def table(platform, name):

@@ -9,15 +9,10 @@ from datetime import timedelta
 import deltalake
 from databricks.sdk.service import jobs
 
-from conftest import Platform
+from conftest import Platform, sql_file
 
 WAIT = timedelta(seconds=120)
 EVIL = "x'); DROP TABLE inj.t; --"
-
-
-def sql_file(task_key, path, depends_on=()):
-    return jobs.Task(task_key=task_key, depends_on=[jobs.TaskDependency(task_key=d) for d in depends_on],
-                     sql_task=jobs.SqlTask(warehouse_id="local", file=jobs.SqlTaskFile(path=str(path))))
 
 
 def test_a_job_parameter_holding_sql_lands_as_a_literal(platform, w):

@@ -14,8 +14,13 @@ use crate::error::{ApiError, ApiResult};
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// How long a client may take to send its body once the headers are in.
+/// How long a client may take to send its body once the headers are in, unless the shell sets
+/// another deadline ([`BodyDeadline`]).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The body deadline in force, put into each request by the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyDeadline(pub Duration);
 
 /// A JSON object body parsed into `T`. An empty body is `{}`, as the SDK sends for argument-less
 /// POSTs; a field of the wrong type or a missing required field is a 400 that names it.
@@ -26,13 +31,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let deadline = req
+            .extensions()
+            .get::<BodyDeadline>()
+            .map_or(BODY_TIMEOUT, |d| d.0);
         let read = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES);
-        let bytes = match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        let bytes = match tokio::time::timeout(deadline, read).await {
             Err(_) => {
                 return Err(ApiError::new(
                     StatusCode::REQUEST_TIMEOUT,
                     "REQUEST_TIMEOUT",
-                    format!("The request body did not arrive within {BODY_TIMEOUT:?}."),
+                    format!("The request body did not arrive within {deadline:?}."),
                 ))
             }
             Ok(Err(_)) => {

@@ -71,6 +71,7 @@ pub struct Area {
 pub struct Shell {
     control: Control,
     workspace_id: String,
+    body_deadline: std::time::Duration,
     routes: Routes,
     doc: OpenApi,
 }
@@ -112,6 +113,7 @@ impl Shell {
         Shell {
             control,
             workspace_id: "1000000000000001".into(),
+            body_deadline: crate::extract::BODY_TIMEOUT,
             routes: Routes::new(),
             doc: <ShellDoc as utoipa::OpenApi>::openapi(),
         }
@@ -120,6 +122,12 @@ impl Shell {
     /// The id `/.well-known/databricks-config` reports.
     pub fn workspace_id(mut self, id: impl Into<String>) -> Shell {
         self.workspace_id = id.into();
+        self
+    }
+
+    /// How long a client may take to send a request body (30 s by default); past it, a 408.
+    pub fn body_deadline(mut self, deadline: std::time::Duration) -> Shell {
+        self.body_deadline = deadline;
         self
     }
 
@@ -164,6 +172,9 @@ impl Shell {
             .fallback(no_endpoint)
             .method_not_allowed_fallback(wrong_method)
             .layer(middleware::from_fn(limit_headers))
+            .layer(axum::Extension(crate::extract::BodyDeadline(
+                self.body_deadline,
+            )))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
             .layer(
                 tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request| {

@@ -527,3 +527,27 @@ async fn queries_api_round_trips() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_body_that_never_arrives_gets_a_408_in_error_json() {
+    let control = Control::new(lakeplane_testing::embedded_store().await);
+    control.tokens().add(TOKEN, "tester").await.unwrap();
+    let app = lakeplane_api::shell(control)
+        .body_deadline(std::time::Duration::from_millis(200))
+        .into_router();
+    let pending = futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/2.2/jobs/create")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::from_stream(pending))
+        .unwrap();
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(10), app.oneshot(req))
+        .await
+        .expect("answered at the body deadline")
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let b: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(b["error_code"], "REQUEST_TIMEOUT");
+}
