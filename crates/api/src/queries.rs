@@ -5,7 +5,7 @@ use axum::http::Method;
 use axum::Extension;
 use lakeplane_control::{NewQuery, PageRequest, Principal, SavedQuery};
 use lakeplane_http::extract::{lenient, Json, PathParam, Query};
-use lakeplane_http::{ApiError, ApiResult, AppState, Area, Routes};
+use lakeplane_http::{ApiResult, AppState, Area, Routes};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -185,9 +185,6 @@ async fn delete(
     State(app): State<AppState>,
     PathParam(id): PathParam,
 ) -> ApiResult<axum::Json<Deleted>> {
-    if id.is_empty() {
-        return Err(ApiError::invalid("the query id is empty"));
-    }
     app.control.queries().delete(&id).await?;
     Ok(axum::Json(Deleted {}))
 }

@@ -55,6 +55,16 @@ pub struct Versioned<R> {
     pub version: u64,
 }
 
+impl<R: Record> Versioned<R> {
+    /// A record read from a store item, with the item's version.
+    pub fn from_item(item: &Item) -> ControlResult<Versioned<R>> {
+        Ok(Versioned {
+            doc: R::from_item(item)?,
+            version: item.version,
+        })
+    }
+}
+
 /// How many attempts a read–modify–write makes before answering `Conflict`.
 const MAX_ATTEMPTS: u32 = 32;
 /// The first backoff after a conflict; it doubles up to [`MAX_BACKOFF`], with full jitter.
@@ -145,10 +155,7 @@ impl Documents {
             .get(&R::key_of(id))
             .await
             .map_err(named::<R>(id))?;
-        Ok(Versioned {
-            doc: R::from_item(&item)?,
-            version: item.version,
-        })
+        Versioned::from_item(&item)
     }
 
     /// A record. Errors: `NotFound` naming it.
@@ -233,10 +240,7 @@ impl Documents {
     /// The record with this alias, if any.
     pub async fn by_alias<R: Record>(&self, alias: &str) -> ControlResult<Option<Versioned<R>>> {
         match self.store.get_by_alias(alias).await {
-            Ok(item) => Ok(Some(Versioned {
-                doc: R::from_item(&item)?,
-                version: item.version,
-            })),
+            Ok(item) => Versioned::from_item(&item).map(Some),
             Err(StoreError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -245,15 +249,7 @@ impl Documents {
     /// Records due in the work queue at `now`, earliest first.
     pub async fn due<R: Record>(&self, now: i64, limit: usize) -> ControlResult<Vec<Versioned<R>>> {
         let items = self.store.due(now, limit).await?;
-        items
-            .iter()
-            .map(|item| {
-                Ok(Versioned {
-                    doc: R::from_item(item)?,
-                    version: item.version,
-                })
-            })
-            .collect()
+        items.iter().map(Versioned::from_item).collect()
     }
 
     /// Reserves `n` consecutive ids from a named counter; returns the last.

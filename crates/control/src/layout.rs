@@ -40,20 +40,21 @@ pub fn runs_of_job(job: JobId) -> String {
 }
 
 /// What an item of a run's partition is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunPart {
-    Run(Box<Run>),
-    Task(Box<TaskRun>),
+    Run,
+    Task,
     Other,
 }
 
-/// Reads one item of a run's partition.
-pub fn run_part(item: &Item) -> crate::ControlResult<RunPart> {
+/// Which record an item of a run's partition holds.
+pub fn run_part(item: &Item) -> RunPart {
     if item.key.sk == RUN_SK {
-        Ok(RunPart::Run(Box::new(Run::from_item(item)?)))
+        RunPart::Run
     } else if item.key.sk.starts_with(TASK_SK_PREFIX) {
-        Ok(RunPart::Task(Box::new(TaskRun::from_item(item)?)))
+        RunPart::Task
     } else {
-        Ok(RunPart::Other)
+        RunPart::Other
     }
 }
 

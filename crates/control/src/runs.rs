@@ -164,12 +164,11 @@ impl Runs {
     /// The run and its task runs (in task-run id order, i.e. the job's order), with versions.
     async fn read(&self, id: RunId) -> ControlResult<VersionedRun> {
         let mut run = None;
-        let mut tasks = Vec::new();
+        let mut tasks: Vec<Versioned<TaskRun>> = Vec::new();
         for item in self.docs.partition(&run_partition(id)).await? {
-            let version = item.version;
-            match run_part(&item)? {
-                RunPart::Run(doc) => run = Some(Versioned { doc: *doc, version }),
-                RunPart::Task(doc) => tasks.push(Versioned { doc: *doc, version }),
+            match run_part(&item) {
+                RunPart::Run => run = Some(Versioned::from_item(&item)?),
+                RunPart::Task => tasks.push(Versioned::from_item(&item)?),
                 RunPart::Other => {}
             }
         }
@@ -281,13 +280,14 @@ impl Runs {
     pub async fn advance(&self, id: RunId) -> ControlResult<()> {
         retry(Run::KIND, id, |_| async {
             let VersionedRun { run, tasks } = self.read(id).await?;
-            let views: Vec<TaskRun> = tasks.iter().map(|t| t.doc.clone()).collect();
-            let plan = run::plan(&run.doc, &views);
+            let (mut docs, versions): (Vec<TaskRun>, Vec<u64>) =
+                tasks.into_iter().map(|t| (t.doc, t.version)).unzip();
+            let plan = run::plan(&run.doc, &docs);
             if plan.is_empty() {
                 return Ok(());
             }
             let now = now_ms();
-            for Versioned { mut doc, version } in tasks {
+            for (doc, version) in docs.iter_mut().zip(versions) {
                 if plan.queue.contains(doc.key()) {
                     doc.unblock(now)?;
                 } else if let Some((_, result, msg)) =
@@ -297,7 +297,7 @@ impl Runs {
                 } else {
                     continue;
                 }
-                self.docs.replace(&doc, version).await?;
+                self.docs.replace(&*doc, version).await?;
             }
             if let Some((result, message)) = plan.finish {
                 let Versioned { mut doc, version } = run;

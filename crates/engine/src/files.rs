@@ -186,6 +186,9 @@ async fn register(ctx: &SessionContext, sources: &Sources, call: Call) -> Engine
             }
         },
     };
+    // Before registering: schema inference already reads the files.
+    let limit = sources.policy.limits.max_read_bytes;
+    check_size(ctx, &path, &location, &ext, limit).await?;
     let qualified = format!("{FILES_CATALOG}.{FILES_SCHEMA}.{}", call.table);
     let table = qualified.as_str();
     match format.as_str() {
@@ -222,14 +225,7 @@ async fn register(ctx: &SessionContext, sources: &Sources, call: Call) -> Engine
             )))
         }
     }
-    check_size(
-        ctx,
-        &path,
-        &location,
-        &ext,
-        sources.policy.limits.max_read_bytes,
-    )
-    .await
+    Ok(())
 }
 
 /// Refuses a `read_files` whose files add up to more than `limit` bytes. The listing goes through

@@ -80,16 +80,6 @@ impl Engine {
         })
     }
 
-    /// Where managed tables live.
-    pub fn root(&self) -> &StorageRoot {
-        &self.root
-    }
-
-    /// What SQL may read.
-    pub fn policy(&self) -> &AccessPolicy {
-        &self.sources.policy
-    }
-
     /// Runs a script of `;`-separated statements in order, stopping at the first error. Every
     /// statement but the last runs to completion here; the last one's rows stream as the caller
     /// reads them.

@@ -120,3 +120,62 @@ impl CredentialProvider for SdkCredentials {
         Ok(credential)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_credential_types::provider::future;
+    use aws_credential_types::Credentials;
+
+    use super::*;
+
+    /// Hands out credentials that expire `lifetime` from now, counting the calls.
+    #[derive(Debug)]
+    struct Counting {
+        calls: Arc<AtomicUsize>,
+        lifetime: Duration,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let expiry = SystemTime::now() + self.lifetime;
+            future::ProvideCredentials::ready(Ok(Credentials::new(
+                "key",
+                "secret",
+                None,
+                Some(expiry),
+                "test",
+            )))
+        }
+    }
+
+    async fn calls_for(lifetime: Duration) -> usize {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let creds = SdkCredentials {
+            provider: SharedCredentialsProvider::new(Counting {
+                calls: calls.clone(),
+                lifetime,
+            }),
+            cached: Mutex::new(None),
+        };
+        for _ in 0..3 {
+            assert_eq!(creds.get_credential().await.unwrap().key_id, "key");
+        }
+        calls.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn credentials_are_cached_until_shortly_before_they_expire() {
+        assert_eq!(calls_for(Duration::from_secs(3600)).await, 1);
+        assert_eq!(
+            calls_for(Duration::from_secs(60)).await,
+            3,
+            "within the renewal window"
+        );
+    }
+}

@@ -95,16 +95,6 @@ impl StorageRoot {
         self.url_of(&name)
     }
 
-    /// The root itself.
-    pub fn url(&self) -> &Url {
-        &self.root
-    }
-
-    /// The local folder of the root, if it is local.
-    pub fn local_root(&self) -> Option<std::path::PathBuf> {
-        self.root.to_file_path().ok()
-    }
-
     pub fn url_of(&self, name: &TableName) -> EngineResult<Url> {
         self.root
             .join(&format!("{CATALOG}/{}/{}/", name.schema, name.table))

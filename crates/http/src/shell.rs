@@ -25,7 +25,27 @@ pub struct AppState {
     pub control: Control,
     /// Returned by `/.well-known/databricks-config`.
     pub workspace_id: String,
-    openapi: Arc<String>,
+    openapi: Arc<Document>,
+}
+
+/// The OpenAPI document, serialized on its first request (not at every cold start).
+struct Document {
+    doc: OpenApi,
+    json: std::sync::OnceLock<axum::body::Bytes>,
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document").finish_non_exhaustive()
+    }
+}
+
+impl Document {
+    fn json(&self) -> axum::body::Bytes {
+        self.json
+            .get_or_init(|| self.doc.to_json().unwrap_or_else(|_| "{}".into()).into())
+            .clone()
+    }
 }
 
 /// A router that remembers which (method, path) pairs it serves, for the OpenAPI check.
@@ -155,11 +175,13 @@ impl Shell {
 
     /// The whole application.
     pub fn into_router(self) -> Router {
-        let doc = self.doc.to_json().unwrap_or_else(|_| "{}".into());
         let state = AppState {
             control: self.control,
             workspace_id: self.workspace_id,
-            openapi: Arc::new(doc),
+            openapi: Arc::new(Document {
+                doc: self.doc,
+                json: std::sync::OnceLock::new(),
+            }),
         };
         let api = self
             .routes
@@ -210,7 +232,7 @@ async fn well_known(State(app): State<AppState>) -> axum::Json<WorkspaceConfig> 
 async fn openapi_json(State(app): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        app.openapi.as_str().to_owned(),
+        app.openapi.json(),
     )
         .into_response()
 }

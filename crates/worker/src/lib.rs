@@ -149,8 +149,9 @@ impl Worker {
             tracing::info!("task started");
             let lease_ms = self.config.lease.as_millis() as i64;
             let ctx = self.context(&claim);
-            let snapshot = claim.clone();
-            let work = self.run_sql(&snapshot, &ctx);
+            // The heartbeat below rewrites `claim`; the SQL runs from this copy of its task.
+            let task = claim.task.clone();
+            let work = self.run_sql(&task, &ctx);
             tokio::pin!(work);
             let mut beat = tokio::time::interval(self.config.heartbeat);
             beat.tick().await;
@@ -209,11 +210,11 @@ impl Worker {
     /// Resolves the task's SQL, runs it, and keeps a summary of what it produced.
     async fn run_sql(
         &self,
-        claim: &Claim,
+        task: &lakeplane_core::run::TaskRun,
         ctx: &ExecContext,
     ) -> Result<TaskOutput, (TaskResult, String)> {
         let failed = |m: String| (TaskResult::Failed, m);
-        let sql = task_sql::resolve(&self.control, &self.engine, &claim.task)
+        let sql = task_sql::resolve(&self.control, &self.engine, task)
             .await
             .map_err(failed)?;
         let out = self
