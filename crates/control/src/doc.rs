@@ -25,6 +25,8 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync {
     fn id(&self) -> Self::Id;
     /// Places the item in listings, the work queue or under an alias; nothing by default.
     fn layout(&self, _item: &mut Item) {}
+    /// Takes back from the item what is kept outside the body (a renewed lease); nothing by default.
+    fn restore(&mut self, _item: &Item) {}
 
     /// The record as a store item.
     fn to_item(&self) -> ControlResult<Item> {
@@ -40,11 +42,14 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync {
 
     /// Reads a record from a store item.
     fn from_item(item: &Item) -> ControlResult<Self> {
-        serde_json::from_str(&item.body).map_err(|source| ControlError::Corrupt {
-            kind: Self::KIND,
-            item: item.key.to_string(),
-            source,
-        })
+        let mut doc: Self =
+            serde_json::from_str(&item.body).map_err(|source| ControlError::Corrupt {
+                kind: Self::KIND,
+                item: item.key.to_string(),
+                source,
+            })?;
+        doc.restore(item);
+        Ok(doc)
     }
 }
 
@@ -67,6 +72,10 @@ impl<R: Record> Versioned<R> {
 
 /// How many attempts a read–modify–write makes before answering `Conflict`.
 const MAX_ATTEMPTS: u32 = 32;
+/// How many of those may follow a transient store failure (a timeout, throttling) before it is
+/// returned. Safe because every attempt reads again and decides again: a write that had succeeded
+/// before its reply was lost is seen as done.
+const MAX_TRANSIENT: u32 = 4;
 /// The first backoff after a conflict; it doubles up to [`MAX_BACKOFF`], with full jitter.
 const FIRST_BACKOFF: Duration = Duration::from_millis(2);
 const MAX_BACKOFF: Duration = Duration::from_millis(200);
@@ -74,7 +83,9 @@ const MAX_BACKOFF: Duration = Duration::from_millis(200);
 /// The one read–modify–write loop. `attempt(n)` reads what it needs, decides, and writes with
 /// conditions on the versions it read; a version conflict (another writer got there first) makes it
 /// run again after a jittered, growing backoff, up to [`MAX_ATTEMPTS`] times, and then the answer is
-/// [`ControlError::Conflict`] naming `kind` and `name`. Any other error ends it at once.
+/// [`ControlError::Conflict`] naming `kind` and `name`. A transient store failure is retried the
+/// same way up to [`MAX_TRANSIENT`] times, so every `attempt` after the first must read again.
+/// Any other error ends it at once.
 pub async fn retry<T, F, Fut>(
     kind: &'static str,
     name: impl Display,
@@ -85,8 +96,17 @@ where
     Fut: Future<Output = ControlResult<T>>,
 {
     let mut ceiling = FIRST_BACKOFF;
+    let mut transient = 0;
     for n in 0..MAX_ATTEMPTS {
         match attempt(n).await {
+            Err(e) if e.is_transient_store() && transient < MAX_TRANSIENT => {
+                transient += 1;
+                tracing::warn!(kind, name = %name, error = %e, "state store failed; trying again");
+                ceiling = ceiling.max(Duration::from_millis(50));
+                let wait = ceiling.mul_f64(rand::random::<f64>());
+                tokio::time::sleep(wait).await;
+                ceiling = (ceiling * 2).min(MAX_BACKOFF);
+            }
             Err(e) if e.is_conflict() => {
                 let wait = ceiling.mul_f64(rand::random::<f64>());
                 tokio::time::sleep(wait).await;
@@ -246,10 +266,28 @@ impl Documents {
         }
     }
 
-    /// Records due in the work queue at `now`, earliest first.
-    pub async fn due<R: Record>(&self, now: i64, limit: usize) -> ControlResult<Vec<Versioned<R>>> {
-        let items = self.store.due(now, limit).await?;
+    /// Records due in work queue `queue` at `now`, earliest first.
+    pub async fn due<R: Record>(
+        &self,
+        queue: &str,
+        now: i64,
+        limit: usize,
+    ) -> ControlResult<Vec<Versioned<R>>> {
+        let items = self.store.due(queue, now, limit).await?;
         items.iter().map(Versioned::from_item).collect()
+    }
+
+    /// Writes only `doc`'s place in the work queue (a lease renewal), if its stored version is still
+    /// `version`; returns the new version. The body is neither sent nor rewritten.
+    pub async fn touch<R: Record>(&self, doc: &R, version: u64) -> ControlResult<u64> {
+        let id = doc.id();
+        let mut item = Item::new(R::key_of(&id), String::new());
+        doc.layout(&mut item);
+        match self.store.touch(&item.key, version, item.queue).await {
+            Ok(v) => Ok(v),
+            Err(e @ StoreError::Conflict { .. }) => Err(e.into()),
+            Err(e) => Err(named::<R>(&id)(e)),
+        }
     }
 
     /// Reserves `n` consecutive ids from a named counter; returns the last.

@@ -50,6 +50,11 @@ impl ControlError {
         matches!(self, ControlError::Store(StoreError::Conflict { .. }))
     }
 
+    /// A store failure that may not recur (throttling, a timeout, an unreachable store).
+    pub(crate) fn is_transient_store(&self) -> bool {
+        matches!(self, ControlError::Store(e) if e.is_transient())
+    }
+
     /// Whether the caller may succeed by trying again later.
     pub fn is_transient(&self) -> bool {
         match self {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::doc::{Documents, PageRequest, Paged};
 use crate::error::ControlResult;
-use crate::layout::JOBS;
+use crate::layout::{jobs_named, JOBS};
 use crate::time::now_ms;
 
 /// The jobs area.
@@ -39,17 +39,28 @@ impl Jobs {
         self.docs.read(&id).await
     }
 
-    /// Jobs in id order. `name` keeps only jobs with exactly that name (case-insensitive).
+    /// Jobs in id order. `name` keeps only jobs with exactly that name (case-insensitive), read
+    /// from the listing of that name rather than filtered out of all jobs.
     pub async fn list(
         &self,
         request: &PageRequest,
         name: Option<&str>,
     ) -> ControlResult<Paged<Job>> {
-        self.docs
-            .list(Index::Collection, JOBS, request, |j: &Job| {
-                name.is_none_or(|n| j.settings.display_name().eq_ignore_ascii_case(n))
-            })
-            .await
+        match name {
+            Some(n) => {
+                let n = n.to_lowercase();
+                self.docs
+                    .list(Index::Parent, &jobs_named(&n), request, |j: &Job| {
+                        j.settings.display_name().to_lowercase() == n
+                    })
+                    .await
+            }
+            None => {
+                self.docs
+                    .list(Index::Collection, JOBS, request, |_: &Job| true)
+                    .await
+            }
+        }
     }
 
     /// Replaces a job's settings (`jobs/reset`).

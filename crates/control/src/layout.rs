@@ -2,9 +2,9 @@
 //! queue and its alias. One place, matching `infra/dynamodb-table.md`.
 
 use lakeplane_core::job::Job;
-use lakeplane_core::run::{Run, TaskRun};
+use lakeplane_core::run::{Run, TaskRun, TaskState, MAX_CLOCK_SKEW_MS};
 use lakeplane_core::{JobId, RunId, TaskKey};
-use lakeplane_store::{IndexEntry, Item, Key};
+use lakeplane_store::{IndexEntry, Item, Key, QueueEntry};
 
 use crate::doc::Record;
 use crate::queries::SavedQuery;
@@ -16,6 +16,10 @@ pub const JOBS: &str = "JOBS";
 pub const RUNS: &str = "RUNS";
 /// The listing of all saved queries.
 pub const QUERIES: &str = "QUERIES";
+/// The status listing of the runs that have not ended, newest first.
+pub const ACTIVE_RUNS: &str = "ACTIVE_RUNS";
+/// The work queue tasks go to unless they name another (a cluster's or a warehouse's, later).
+pub const DEFAULT_QUEUE: &str = "default";
 const RUN_SK: &str = "RUN";
 const TASK_SK_PREFIX: &str = "TASK#";
 
@@ -32,6 +36,11 @@ fn newest_first(n: u64) -> String {
 /// The partition of a run and its task runs.
 pub fn run_partition(id: RunId) -> String {
     format!("RUN#{}", padded(id.0))
+}
+
+/// The listing of the jobs with one name (names compare case-insensitively).
+pub fn jobs_named(name: &str) -> String {
+    format!("JOBNAME#{}", name.to_lowercase())
 }
 
 /// The listing of one job's runs, newest first.
@@ -72,6 +81,10 @@ impl Record for Job {
 
     fn layout(&self, item: &mut Item) {
         item.collection = Some(IndexEntry::new(JOBS, padded(self.job_id.0)));
+        item.parent = Some(IndexEntry::new(
+            jobs_named(self.settings.display_name()),
+            padded(self.job_id.0),
+        ));
     }
 }
 
@@ -92,6 +105,8 @@ impl Record for Run {
         item.parent = self
             .job_id
             .map(|j| IndexEntry::new(runs_of_job(j), newest_first(self.run_id.0)));
+        item.status = (!self.is_terminal())
+            .then(|| IndexEntry::new(ACTIVE_RUNS, newest_first(self.run_id.0)));
     }
 }
 
@@ -132,8 +147,18 @@ impl Record for TaskRun {
     }
 
     fn layout(&self, item: &mut Item) {
-        item.due_at = self.due_at();
+        item.queue = self.due_at().map(|d| QueueEntry::new(DEFAULT_QUEUE, d));
         item.alias = Some(task_run_alias(self.run_id));
+    }
+
+    /// Heartbeats renew a lease by moving only the queue entry ([`crate::doc::Documents::touch`]),
+    /// so the stored body keeps the expiry of the claim; the entry is the current one.
+    fn restore(&mut self, item: &Item) {
+        if let (TaskState::Running, Some(lease), Some(q)) =
+            (self.state, self.lease.as_mut(), item.queue.as_ref())
+        {
+            lease.expires_at = q.due_at - MAX_CLOCK_SKEW_MS;
+        }
     }
 }
 

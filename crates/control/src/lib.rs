@@ -1,5 +1,5 @@
 //! Control-plane use cases over the state store port, one area per module: [`Jobs`], [`Runs`], the
-//! workers' [`Leases`], saved [`Queries`] and API [`Tokens`]. The API handlers and the worker call
+//! workers' [`Leases`], the [`Reconciler`], saved [`Queries`] and API [`Tokens`]. The API handlers and the worker call
 //! these; neither touches the store directly.
 //!
 //! Every record names its key, listings and kind once ([`doc::Record`], laid out in [`layout`]);
@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod layout;
 pub mod leases;
 pub mod queries;
+pub mod reconciler;
 pub mod runs;
 pub mod time;
 pub mod tokens;
@@ -37,11 +38,13 @@ use lakeplane_store::StateStore;
 pub use doc::{PageRequest, Paged};
 pub use error::{ControlError, ControlResult};
 pub use jobs::Jobs;
+pub use layout::DEFAULT_QUEUE;
 pub use leases::Leases;
 pub use queries::{NewQuery, Queries, SavedQuery};
+pub use reconciler::{Reconciler, Sweep};
 pub use runs::{RunFilter, RunNow, Runs};
 pub use tokens::{Principal, Tokens};
-pub use views::{Claim, Heartbeat, RunView};
+pub use views::{Claim, Deadline, Heartbeat, RunView};
 
 /// The control plane: every area over one state store. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -51,15 +54,18 @@ pub struct Control {
     leases: Leases,
     queries: Queries,
     tokens: Tokens,
+    reconciler: Reconciler,
 }
 
 impl Control {
     pub fn new(store: Arc<dyn StateStore>) -> Control {
         let docs = doc::Documents::new(store);
         let runs = Runs::new(docs.clone());
+        let leases = Leases::new(docs.clone(), runs.clone());
         Control {
             jobs: Jobs::new(docs.clone()),
-            leases: Leases::new(docs.clone(), runs.clone()),
+            reconciler: Reconciler::new(runs.clone(), leases.clone()),
+            leases,
             runs,
             queries: Queries::new(docs.clone()),
             tokens: Tokens::new(docs),
@@ -84,5 +90,9 @@ impl Control {
 
     pub fn tokens(&self) -> &Tokens {
         &self.tokens
+    }
+
+    pub fn reconciler(&self) -> &Reconciler {
+        &self.reconciler
     }
 }

@@ -4,13 +4,15 @@
 use std::collections::BTreeMap;
 
 use lakeplane_core::job::{Job, JobSettings, Task};
-use lakeplane_core::run::{self, Run, RunState, RunType, TaskRun, TaskState};
+use lakeplane_core::run::{self, Run, RunState, RunType, TaskRun};
 use lakeplane_core::{JobId, RunId};
 use lakeplane_store::Index;
 
 use crate::doc::{retry, Documents, PageRequest, Paged, Record, Versioned};
 use crate::error::{ControlError, ControlResult};
-use crate::layout::{run_part, run_partition, runs_of_job, task_run_alias, RunPart, RUNS};
+use crate::layout::{
+    run_part, run_partition, runs_of_job, task_run_alias, RunPart, ACTIVE_RUNS, RUNS,
+};
 use crate::time::now_ms;
 use crate::views::RunView;
 
@@ -94,6 +96,7 @@ impl Runs {
             Run {
                 job_parameters: params,
                 sql_params: request.sql_params,
+                timeout_seconds: job.settings.timeout_seconds,
                 ..run
             },
             job.settings.tasks,
@@ -101,16 +104,19 @@ impl Runs {
         .await
     }
 
-    /// Starts a one-time run of tasks that belong to no job (`jobs/runs/submit`).
+    /// Starts a one-time run of tasks that belong to no job (`jobs/runs/submit`), limited to
+    /// `timeout_seconds` if given.
     pub async fn submit(
         &self,
         run_name: Option<String>,
         tasks: Vec<Task>,
+        timeout_seconds: Option<u64>,
         creator: &str,
     ) -> ControlResult<RunId> {
         let settings = JobSettings {
             name: run_name,
             tasks,
+            timeout_seconds,
             ..Default::default()
         };
         settings.validate()?;
@@ -119,7 +125,10 @@ impl Runs {
                 "tasks must not be empty".into(),
             ));
         }
-        let run = self.new_run(None, settings.display_name(), RunType::SubmitRun, creator);
+        let run = Run {
+            timeout_seconds: settings.timeout_seconds,
+            ..self.new_run(None, settings.display_name(), RunType::SubmitRun, creator)
+        };
         self.start(run, settings.tasks).await
     }
 
@@ -137,6 +146,7 @@ impl Runs {
             start_time: now_ms(),
             end_time: None,
             user_cancelled: false,
+            timeout_seconds: None,
         }
     }
 
@@ -194,15 +204,19 @@ impl Runs {
                 "active_only and completed_only cannot both be true".into(),
             ));
         }
-        let (index, partition) = match filter.job_id {
-            Some(j) => (Index::Parent, runs_of_job(j)),
-            None => (Index::Collection, RUNS.to_string()),
+        // Active runs are few and have a listing of their own; a job's runs, or all runs, are read
+        // from theirs (a job's active runs: the active listing, kept to the job's).
+        let (index, partition) = match (filter.active_only, filter.job_id) {
+            (true, _) => (Index::Status, ACTIVE_RUNS.to_string()),
+            (false, Some(j)) => (Index::Parent, runs_of_job(j)),
+            (false, None) => (Index::Collection, RUNS.to_string()),
         };
         let page = self
             .docs
             .list(index, &partition, request, |r: &Run| {
                 (!filter.active_only || !r.is_terminal())
                     && (!filter.completed_only || r.is_terminal())
+                    && filter.job_id.is_none_or(|j| r.job_id == Some(j))
             })
             .await?;
         let mut items = Vec::with_capacity(page.items.len());
@@ -218,27 +232,20 @@ impl Runs {
         })
     }
 
-    /// Asks a run to stop: waiting tasks are cancelled at once, running ones at their next heartbeat.
+    /// Asks a run to stop: waiting tasks are cancelled at once, running ones at their worker's next
+    /// heartbeat. Idempotent: calling it again (after a failure part-way) carries the cancellation
+    /// on until the run has ended.
     pub async fn cancel(&self, id: RunId) -> ControlResult<()> {
-        let (_, changed) = self
+        let (run, changed) = self
             .docs
             .update(&id, |run: &mut Run| Ok(run.request_cancel()))
             .await?;
-        if !changed {
+        if changed {
+            tracing::info!(run_id = %id, "run cancel requested");
+        }
+        if run.is_terminal() {
             return Ok(());
         }
-        tracing::info!(run_id = %id, "run cancel requested");
-        retry(Run::KIND, id, |_| async {
-            for t in self.read(id).await?.tasks {
-                let Versioned { mut doc, version } = t;
-                if doc.state == TaskState::Running && !doc.cancel_requested {
-                    doc.cancel_requested = true;
-                    self.docs.replace(&doc, version).await?;
-                }
-            }
-            Ok(())
-        })
-        .await?;
         self.advance(id).await
     }
 
@@ -282,14 +289,16 @@ impl Runs {
             let VersionedRun { run, tasks } = self.read(id).await?;
             let (mut docs, versions): (Vec<TaskRun>, Vec<u64>) =
                 tasks.into_iter().map(|t| (t.doc, t.version)).unzip();
-            let plan = run::plan(&run.doc, &docs);
+            let now = now_ms();
+            let plan = run::plan(&run.doc, &docs, now);
             if plan.is_empty() {
                 return Ok(());
             }
-            let now = now_ms();
             for (doc, version) in docs.iter_mut().zip(versions) {
                 if plan.queue.contains(doc.key()) {
                     doc.unblock(now)?;
+                } else if plan.interrupt.contains(doc.key()) {
+                    doc.cancel_requested = true;
                 } else if let Some((_, result, msg)) =
                     plan.skip.iter().find(|(k, _, _)| k == doc.key())
                 {
@@ -308,6 +317,20 @@ impl Runs {
             Ok(())
         })
         .await
+    }
+
+    /// Ids of active runs, newest first: a page of up to `limit` after `page_token`.
+    pub(crate) async fn active(&self, request: &PageRequest) -> ControlResult<Paged<RunId>> {
+        let page = self
+            .docs
+            .list(Index::Status, ACTIVE_RUNS, request, |r: &Run| {
+                !r.is_terminal()
+            })
+            .await?;
+        Ok(Paged {
+            items: page.items.into_iter().map(|r| r.run_id).collect(),
+            next_page_token: page.next_page_token,
+        })
     }
 
     /// `Pending → Running` when a task of the run starts; returns the run.

@@ -16,11 +16,24 @@ pub struct RunView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claim {
     pub worker: String,
+    /// This claim's lease token: every write the worker makes for the task is fenced by it.
+    pub token: String,
     pub task: TaskRun,
     /// The version of the task run item this worker last wrote.
     pub version: u64,
     /// The parameters the task's SQL sees, resolved by precedence (`lakeplane_core::params`).
     pub parameters: BTreeMap<String, String>,
+    /// When the attempt must stop (epoch ms), from the task's and the run's `timeout_seconds`.
+    pub deadline: Option<Deadline>,
+}
+
+/// An attempt's time limit and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deadline {
+    /// Epoch milliseconds.
+    pub at: i64,
+    /// What the task's end says: "Task timed out after 5 seconds (timeout_seconds)".
+    pub message: String,
 }
 
 /// What a heartbeat tells the worker.

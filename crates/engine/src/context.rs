@@ -33,8 +33,10 @@ impl Param {
 pub type Params = BTreeMap<String, Param>;
 
 /// A Delta application transaction identity (`txn` action: app id and version). Each table write of
-/// statement `i` commits with app id `<app_id>/<i>`, so a retry of the same work is recognisable in
-/// the table's log.
+/// statement `i` commits with app id `<app_id>/<i>` and this version (the attempt). Before writing,
+/// a statement looks its app id up in the table's log: if any attempt of the same work committed it,
+/// it is not written again (exactly-once effects across re-runs), and two attempts committing at
+/// once collide in Delta's conflict check (same app id), so only one commit lands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxnId {
     pub app_id: String,

@@ -56,6 +56,11 @@ impl Script<'_> {
         };
         let url = self.engine.root.url_of(&name)?;
         let existing = catalog::open(&url).await?;
+        if let Some(table) = &existing {
+            if self.committed_before(index, table).await?.is_some() {
+                return Ok(Outcome::Written { rows: 0 });
+            }
+        }
         match (&existing, mode) {
             (Some(_), SaveMode::ErrorIfExists) => {
                 return Err(EngineError::invalid(format!("table {name} already exists")))

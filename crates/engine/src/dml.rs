@@ -31,6 +31,9 @@ impl Script<'_> {
         let Some(table) = catalog::open(&url).await? else {
             return Err(EngineError::invalid(format!("table {name} does not exist")));
         };
+        if self.committed_before(index, &table).await?.is_some() {
+            return Ok(Outcome::Written { rows: 0 });
+        }
         let Some(source) = ins.source else {
             return Err(EngineError::invalid("INSERT needs VALUES or a SELECT"));
         };

@@ -16,6 +16,7 @@ use deltalake::datafusion::sql::sqlparser::ast::{ObjectType, Statement};
 use deltalake::delta_datafusion::DeltaSessionContext;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
+use deltalake::DeltaTable;
 use futures::TryStreamExt;
 use url::Url;
 
@@ -157,6 +158,33 @@ impl<'a> Script<'a> {
             .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
             .await?;
         Ok(self.session.execute_logical_plan(plan).await?)
+    }
+
+    /// The attempt (txn version) that already committed statement `index`'s write to `table`, if an
+    /// earlier run of the same work did: its application transaction is in the table's log. Such a
+    /// write is not made again, so a task re-run after its worker died adds no rows twice.
+    pub(crate) async fn committed_before(
+        &self,
+        index: usize,
+        table: &DeltaTable,
+    ) -> EngineResult<Option<i64>> {
+        let Some(txn) = &self.ctx.txn else {
+            return Ok(None);
+        };
+        let app_id = format!("{}/{index}", txn.app_id);
+        let version = table
+            .snapshot()?
+            .transaction_version(table.log_store().as_ref(), &app_id)
+            .await?;
+        if let Some(v) = version {
+            tracing::info!(
+                app_id,
+                committed_by_attempt = v,
+                attempt = txn.version,
+                "the statement's write was committed by an earlier attempt; not writing it again"
+            );
+        }
+        Ok(version)
     }
 
     /// The commit properties of statement `index`'s write: the context's transaction identity, if any.

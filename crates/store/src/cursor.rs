@@ -22,10 +22,7 @@ pub(crate) struct Cursor {
 
 impl Cursor {
     fn of(index: Index, item: &Item) -> Cursor {
-        let entry = match index {
-            Index::Collection => item.collection.as_ref(),
-            Index::Parent => item.parent.as_ref(),
-        };
+        let entry = item.entry(index);
         Cursor {
             sort: entry.map(|e| e.sort.clone()).unwrap_or_default(),
             pk: item.key.pk.clone(),

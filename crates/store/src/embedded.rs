@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::{
     check_transaction, clamp_limit, page_of, Cursor, Index, IndexEntry, Item, Key, Page,
-    StateStore, StoreError, StoreResult,
+    QueueEntry, StateStore, StoreError, StoreResult,
 };
 
 const SCHEMA: &str = "
@@ -30,11 +30,45 @@ CREATE TABLE IF NOT EXISTS items (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_collection ON items (c_pk, c_sk, pk, sk) WHERE c_pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_parent ON items (p_pk, p_sk, pk, sk) WHERE p_pk IS NOT NULL;
-CREATE INDEX IF NOT EXISTS items_due ON items (due_at) WHERE due_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
 ";
 
-const COLUMNS: &str = "pk, sk, ver, body, c_pk, c_sk, p_pk, p_sk, due_at, alias";
+/// Columns added after the first release, with what fills them in an existing file.
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("s_pk", "ALTER TABLE items ADD COLUMN s_pk TEXT"),
+    ("s_sk", "ALTER TABLE items ADD COLUMN s_sk TEXT"),
+    (
+        "queue",
+        "ALTER TABLE items ADD COLUMN queue TEXT; \
+         UPDATE items SET queue = 'default' WHERE due_at IS NOT NULL;",
+    ),
+];
+
+const INDEXES: &str = "
+DROP INDEX IF EXISTS items_due;
+CREATE INDEX IF NOT EXISTS items_status ON items (s_pk, s_sk, pk, sk) WHERE s_pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_queue ON items (queue, due_at) WHERE queue IS NOT NULL;
+";
+
+const COLUMNS: &str = "pk, sk, ver, body, c_pk, c_sk, p_pk, p_sk, s_pk, s_sk, queue, due_at, alias";
+
+/// Creates the schema, or brings an older file up to it, under the write lock (several processes
+/// may open one file at once).
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let conn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    conn.execute_batch(SCHEMA)?;
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('items')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (column, sql) in MIGRATIONS {
+        if !columns.iter().any(|c| c == column) {
+            conn.execute_batch(sql)?;
+        }
+    }
+    conn.execute_batch(INDEXES)?;
+    conn.commit()
+}
 
 /// State in a SQLite file.
 #[derive(Clone)]
@@ -79,8 +113,12 @@ fn read_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
         body: row.get(3)?,
         collection: entry(row.get(4)?, row.get(5)?),
         parent: entry(row.get(6)?, row.get(7)?),
-        due_at: row.get(8)?,
-        alias: row.get(9)?,
+        status: entry(row.get(8)?, row.get(9)?),
+        queue: match (row.get::<_, Option<String>>(10)?, row.get(11)?) {
+            (Some(name), Some(due_at)) => Some(QueueEntry { name, due_at }),
+            _ => None,
+        },
+        alias: row.get(12)?,
     })
 }
 
@@ -91,11 +129,11 @@ fn write_item(
     insert: bool,
 ) -> rusqlite::Result<usize> {
     let sql = if insert {
-        "INSERT INTO items (pk, sk, ver, body, c_pk, c_sk, p_pk, p_sk, due_at, alias) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        "INSERT INTO items (pk, sk, ver, body, c_pk, c_sk, p_pk, p_sk, s_pk, s_sk, queue, due_at, \
+         alias) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     } else {
         "UPDATE items SET ver = ?3, body = ?4, c_pk = ?5, c_sk = ?6, p_pk = ?7, p_sk = ?8, \
-         due_at = ?9, alias = ?10 WHERE pk = ?1 AND sk = ?2"
+         s_pk = ?9, s_sk = ?10, queue = ?11, due_at = ?12, alias = ?13 WHERE pk = ?1 AND sk = ?2"
     };
     conn.execute(
         sql,
@@ -108,7 +146,10 @@ fn write_item(
             item.collection.as_ref().map(|e| &e.sort),
             item.parent.as_ref().map(|e| &e.partition),
             item.parent.as_ref().map(|e| &e.sort),
-            item.due_at,
+            item.status.as_ref().map(|e| &e.partition),
+            item.status.as_ref().map(|e| &e.sort),
+            item.queue.as_ref().map(|q| &q.name),
+            item.queue.as_ref().map(|q| q.due_at),
             item.alias,
         ],
     )
@@ -124,6 +165,18 @@ fn stored_version(conn: &Connection, key: &Key) -> rusqlite::Result<Option<u64>>
     .map(|v| v.map(|v| v.max(0) as u64))
 }
 
+/// Refuses a write unless the item is stored at `expected`.
+fn check_version(conn: &Connection, key: &Key, expected: u64) -> StoreResult<()> {
+    match stored_version(conn, key).map_err(sql_err)? {
+        None => Err(StoreError::not_found(key)),
+        Some(v) if v != expected => Err(StoreError::conflict(
+            key,
+            format!("it is at version {v}, not {expected}"),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 impl EmbeddedStore {
     /// Opens (and creates if needed) the database file.
     pub async fn open(path: impl AsRef<Path>) -> StoreResult<EmbeddedStore> {
@@ -135,14 +188,14 @@ impl EmbeddedStore {
                     StoreError::unavailable(format!("cannot create {}: {e}", dir.display()))
                 })?;
             }
-            let conn = Connection::open(&p).map_err(sql_err)?;
+            let mut conn = Connection::open(&p).map_err(sql_err)?;
             conn.busy_timeout(Duration::from_secs(10))
                 .map_err(sql_err)?;
             conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(sql_err)?;
             conn.pragma_update(None, "synchronous", "NORMAL")
                 .map_err(sql_err)?;
-            conn.execute_batch(SCHEMA).map_err(sql_err)?;
+            migrate(&mut conn).map_err(sql_err)?;
             Ok(conn)
         })
         .await
@@ -237,16 +290,7 @@ impl StateStore for EmbeddedStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql_err)?;
-            match stored_version(&tx, &item.key).map_err(sql_err)? {
-                None => return Err(StoreError::not_found(&item.key)),
-                Some(v) if v != expected_version => {
-                    return Err(StoreError::conflict(
-                        &item.key,
-                        format!("it is at version {v}, not {expected_version}"),
-                    ))
-                }
-                Some(_) => {}
-            }
+            check_version(&tx, &item.key, expected_version)?;
             let next = expected_version + 1;
             write_item(&tx, &item, next, false).map_err(sql_err)?;
             tx.commit().map_err(sql_err)?;
@@ -310,6 +354,7 @@ impl StateStore for EmbeddedStore {
         let (ipk, isk) = match index {
             Index::Collection => ("c_pk", "c_sk"),
             Index::Parent => ("p_pk", "p_sk"),
+            Index::Status => ("s_pk", "s_sk"),
         };
         let partition = partition.to_string();
         self.with(move |conn| {
@@ -331,17 +376,48 @@ impl StateStore for EmbeddedStore {
         .await
     }
 
-    async fn due(&self, now: i64, limit: usize) -> StoreResult<Vec<Item>> {
+    async fn touch(
+        &self,
+        key: &Key,
+        expected_version: u64,
+        queue: Option<QueueEntry>,
+    ) -> StoreResult<u64> {
+        let key = key.clone();
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            check_version(&tx, &key, expected_version)?;
+            let next = expected_version + 1;
+            tx.execute(
+                "UPDATE items SET ver = ?3, queue = ?4, due_at = ?5 WHERE pk = ?1 AND sk = ?2",
+                params![
+                    key.pk,
+                    key.sk,
+                    next as i64,
+                    queue.as_ref().map(|q| &q.name),
+                    queue.as_ref().map(|q| q.due_at)
+                ],
+            )
+            .map_err(sql_err)?;
+            tx.commit().map_err(sql_err)?;
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn due(&self, queue: &str, now: i64, limit: usize) -> StoreResult<Vec<Item>> {
         let limit = clamp_limit(limit);
+        let queue = queue.to_string();
         self.with(move |conn| {
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM items WHERE due_at IS NOT NULL AND due_at <= ?1 \
-                     ORDER BY due_at LIMIT ?2"
+                    "SELECT {COLUMNS} FROM items WHERE queue = ?1 AND due_at <= ?2 \
+                     ORDER BY due_at LIMIT ?3"
                 ))
                 .map_err(sql_err)?;
             let rows = stmt
-                .query_map(params![now, limit as i64], read_item)
+                .query_map(params![queue, now, limit as i64], read_item)
                 .map_err(sql_err)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)
         })

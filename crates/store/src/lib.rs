@@ -22,7 +22,10 @@
 //! # Ok(()) }
 //! ```
 
-#![cfg_attr(not(any(feature = "embedded", feature = "dynamodb")), allow(dead_code))]
+#![cfg_attr(
+    not(any(feature = "embedded", feature = "dynamodb")),
+    allow(dead_code, unused_imports)
+)]
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -131,13 +134,35 @@ impl std::fmt::Display for Key {
     }
 }
 
-/// The two sorted listings an item may appear in.
+/// The three sorted listings an item may appear in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Index {
-    /// All items of a kind (all jobs, all runs, all queries).
+    /// All items of a kind (all jobs, all runs, all queries). The DynamoDB adapter spreads each
+    /// collection over shard partitions, since every new item of the kind lands in it.
     Collection,
-    /// Items that belong to a parent (the runs of one job).
+    /// Items that belong to a parent (the runs of one job, the jobs of one name).
     Parent,
+    /// Items in a state worth finding without reading the rest (the active runs). Sparse: an item
+    /// leaves it by clearing the entry.
+    Status,
+}
+
+/// An item's place in a named work queue: claimable from `due_at` on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueEntry {
+    /// The queue: `default` today; a cluster's or a warehouse's own queue later.
+    pub name: String,
+    /// Epoch milliseconds at which the item becomes due.
+    pub due_at: i64,
+}
+
+impl QueueEntry {
+    pub fn new(name: impl Into<String>, due_at: i64) -> QueueEntry {
+        QueueEntry {
+            name: name.into(),
+            due_at,
+        }
+    }
 }
 
 /// An item's place in a listing: which list, and where in it.
@@ -166,13 +191,23 @@ pub struct Item {
     pub body: String,
     pub collection: Option<IndexEntry>,
     pub parent: Option<IndexEntry>,
-    /// Epoch milliseconds at which the item becomes due in the work queue; `None` keeps it out.
-    pub due_at: Option<i64>,
+    pub status: Option<IndexEntry>,
+    /// The work queue the item waits in, and from when; `None` keeps it out of every queue.
+    pub queue: Option<QueueEntry>,
     /// A second, unique name to look the item up by ([`StateStore::get_by_alias`]).
     pub alias: Option<String>,
 }
 
 impl Item {
+    /// The item's place in a listing, if it is in it.
+    pub fn entry(&self, index: Index) -> Option<&IndexEntry> {
+        match index {
+            Index::Collection => self.collection.as_ref(),
+            Index::Parent => self.parent.as_ref(),
+            Index::Status => self.status.as_ref(),
+        }
+    }
+
     pub fn new(key: Key, body: impl Into<String>) -> Item {
         Item {
             key,
@@ -180,7 +215,8 @@ impl Item {
             body: body.into(),
             collection: None,
             parent: None,
-            due_at: None,
+            status: None,
+            queue: None,
             alias: None,
         }
     }
@@ -245,8 +281,20 @@ pub trait StateStore: Send + Sync + 'static {
         after: Option<&str>,
     ) -> StoreResult<Page>;
 
-    /// Up to `limit` items whose `due_at` is at or before `now`, earliest first.
-    async fn due(&self, now: i64, limit: usize) -> StoreResult<Vec<Item>>;
+    /// Changes only an item's queue entry (a lease renewal), if its stored version is
+    /// `expected_version`; returns the new version. The body and listings stay as they are, so a
+    /// heartbeat neither sends nor rewrites the document. Errors as [`StateStore::replace`].
+    async fn touch(
+        &self,
+        key: &Key,
+        expected_version: u64,
+        queue: Option<QueueEntry>,
+    ) -> StoreResult<u64>;
+
+    /// Up to `limit` items of queue `queue` whose `due_at` is at or before `now`, read consistently
+    /// (what is returned is current, though an item that just became due may be missed for a
+    /// moment). Earliest first within a shard; across shards (DynamoDB), roughly.
+    async fn due(&self, queue: &str, now: i64, limit: usize) -> StoreResult<Vec<Item>>;
 
     /// The item with this alias. Errors: `NotFound`.
     async fn get_by_alias(&self, alias: &str) -> StoreResult<Item>;
@@ -266,15 +314,17 @@ pub mod schema {
     pub const COLLECTION_SK: &str = "c_sk";
     pub const PARENT_PK: &str = "p_pk";
     pub const PARENT_SK: &str = "p_sk";
-    /// Every due item carries the same queue partition value, so one query finds what is due.
+    pub const STATUS_PK: &str = "s_pk";
+    pub const STATUS_SK: &str = "s_sk";
+    /// `<queue name>#<shard>`: a queue spreads over shard partitions.
     pub const QUEUE_PK: &str = "q_pk";
-    pub const QUEUE_PARTITION: &str = "DUE";
     pub const DUE_AT: &str = "due_at";
     pub const ALIAS: &str = "alias";
     pub const COUNTER: &str = "n";
 
     pub const COLLECTION_INDEX: &str = "collection";
     pub const PARENT_INDEX: &str = "parent";
+    pub const STATUS_INDEX: &str = "status";
     pub const QUEUE_INDEX: &str = "queue";
     pub const ALIAS_INDEX: &str = "alias";
 }

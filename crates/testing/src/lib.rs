@@ -71,6 +71,11 @@ pub async fn dynamo_store() -> Arc<dyn StateStore> {
     Arc::new(dynamo_table().await)
 }
 
+/// A fresh table whose queues and collections spread over `shards` partitions.
+pub async fn dynamo_store_with_shards(shards: u32) -> Arc<dyn StateStore> {
+    Arc::new(dynamo_table().await.with_shards(shards))
+}
+
 /// The repository's root directory.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -3,8 +3,14 @@
 //! the engine, and records the outcome. Several tasks run at once, up to `slots`.
 //!
 //! If a worker dies, its leases stop being renewed; once one expires the task is due again and
-//! another worker claims it and runs it from the start. A worker that finds its lease taken over
-//! drops its work without recording anything, so only the current holder's outcome counts.
+//! another worker claims it as a new attempt. Each Delta write of a task carries an application
+//! transaction naming the run, the task and the statement, so a statement an earlier attempt
+//! committed is not written again.
+//!
+//! A worker that cannot renew a lease stops that task's work at its own deadline (the time the
+//! lease was last renewed until, by its monotonic clock) and records nothing: by then another
+//! worker may hold it. A task's and its run's `timeout_seconds` stop the query and end the attempt
+//! TIMEDOUT.
 //!
 //! ```no_run
 //! # async fn demo(control: lakeplane_control::Control, engine: lakeplane_engine::Engine) {
@@ -21,10 +27,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lakeplane_control::{Claim, Control, ControlError, Heartbeat};
-use lakeplane_core::run::{TaskOutput, TaskResult};
+use lakeplane_control::{Claim, Control, ControlError, Heartbeat, DEFAULT_QUEUE};
+use lakeplane_core::run::{Finished, TaskOutput, TaskResult};
 use lakeplane_engine::{Engine, ExecContext, TxnId};
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 pub use output::SAMPLE_ROWS;
@@ -47,6 +54,8 @@ pub struct WorkerConfig {
     /// The most memory one task's query may hold (DataFusion's memory pool; spillable operators
     /// spill, others fail the task cleanly).
     pub memory_budget: usize,
+    /// The work queues this worker claims from, in order of preference.
+    pub queues: Vec<String>,
 }
 
 impl WorkerConfig {
@@ -58,6 +67,7 @@ impl WorkerConfig {
             heartbeat: Duration::from_secs(5),
             poll: Duration::from_millis(100),
             memory_budget: lakeplane_engine::context::DEFAULT_MEMORY_BUDGET,
+            queues: vec![DEFAULT_QUEUE.to_string()],
         }
     }
 }
@@ -73,9 +83,10 @@ pub struct Worker {
 /// How one task's execution ended, from the worker's side.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Executed {
-    /// Recorded with this result.
+    /// The attempt's end was recorded with this result (a failure may be retried).
     Recorded(TaskResult),
-    /// Another worker holds the task now; nothing was recorded.
+    /// Another worker holds the task now, or this one could not renew its lease in time; nothing
+    /// was recorded.
     LeaseLost,
 }
 
@@ -102,10 +113,12 @@ impl Worker {
                 _ = &mut shutdown => break,
                 p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             };
+            // Before the claim is written: the lease runs until at least this + lease.
+            let asked = Instant::now();
             match self
                 .control
                 .leases()
-                .claim_next(&self.config.id, lease_ms)
+                .claim_next(&self.config.id, &self.config.queues, lease_ms)
                 .await
             {
                 Ok(Some(claim)) => {
@@ -113,7 +126,7 @@ impl Worker {
                     let me = self.clone();
                     tokio::spawn(async move {
                         let _permit = permit;
-                        me.execute(claim).await;
+                        me.execute_from(claim, asked).await;
                     });
                 }
                 Ok(None) => {
@@ -135,41 +148,74 @@ impl Worker {
     }
 
     /// Runs one claimed task to its end and records the outcome.
-    pub async fn execute(&self, mut claim: Claim) -> Executed {
+    pub async fn execute(&self, claim: Claim) -> Executed {
+        self.execute_from(claim, Instant::now()).await
+    }
+
+    /// [`Worker::execute`], for a claim asked for at `asked` (its lease runs until at least
+    /// `asked + lease`).
+    async fn execute_from(&self, mut claim: Claim, asked: Instant) -> Executed {
         let span = tracing::info_span!("task", run_id = %claim.task.parent_run_id,
-            task_run_id = %claim.task.run_id, task_key = %claim.task.key(), worker = %self.config.id);
+            task_run_id = %claim.task.run_id, task_key = %claim.task.key(),
+            attempt = claim.task.attempt_number, worker = %self.config.id);
         async move {
             if claim.task.cancel_requested {
-                // Claimed after its previous worker died, but the run was cancelled meanwhile.
-                return match self.control.leases().complete(claim, TaskResult::Canceled, "Run was cancelled".into(), None).await {
-                    Ok(()) => Executed::Recorded(TaskResult::Canceled),
-                    Err(_) => Executed::LeaseLost,
-                };
+                // The run was cancelled between the claim's read and its write.
+                return self.record(claim, TaskResult::Canceled, "Run was cancelled".into(), None).await;
             }
             tracing::info!("task started");
             let lease_ms = self.config.lease.as_millis() as i64;
+            let mut lease_until = asked + self.config.lease;
             let ctx = self.context(&claim);
+            let timeout = claim.deadline.clone().map(|d| {
+                let left = d.at.saturating_sub(lakeplane_control::time::now_ms()).max(0);
+                (Instant::now() + Duration::from_millis(left as u64), d.message)
+            });
             // The heartbeat below rewrites `claim`; the SQL runs from this copy of its task.
             let task = claim.task.clone();
             let work = self.run_sql(&task, &ctx);
             tokio::pin!(work);
             let mut beat = tokio::time::interval(self.config.heartbeat);
             beat.tick().await;
+            let stop_at = timeout.as_ref().map(|(at, _)| *at);
+            let timed_out = async move {
+                match stop_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(timed_out);
             let outcome = loop {
                 tokio::select! {
                     r = &mut work => break r,
-                    _ = beat.tick() => match self.control.leases().heartbeat(&mut claim, lease_ms).await {
-                        Ok(Heartbeat::Continue) => {}
-                        Ok(Heartbeat::Cancel) => {
-                            ctx.cancel.cancel();
-                            break Err((TaskResult::Canceled, "Run was cancelled".to_string()));
+                    _ = &mut timed_out => {
+                        ctx.cancel.cancel();
+                        let message = timeout.clone().map(|(_, m)| m).unwrap_or_default();
+                        tracing::warn!(%message, "task timed out");
+                        break Err((TaskResult::TimedOut, message));
+                    }
+                    _ = tokio::time::sleep_until(lease_until) => {
+                        // Not renewed in time: another worker may hold the task by now.
+                        ctx.cancel.cancel();
+                        tracing::warn!("the lease could not be renewed before it ran out; the work is stopped and nothing is recorded");
+                        return Executed::LeaseLost;
+                    }
+                    _ = beat.tick() => {
+                        let sent = Instant::now();
+                        match self.control.leases().heartbeat(&mut claim, lease_ms).await {
+                            Ok(Heartbeat::Continue) => lease_until = sent + self.config.lease,
+                            Ok(Heartbeat::Cancel) => {
+                                ctx.cancel.cancel();
+                                break Err((TaskResult::Canceled, "Run was cancelled".to_string()));
+                            }
+                            Err(e @ ControlError::LeaseLost { .. }) => {
+                                ctx.cancel.cancel();
+                                tracing::warn!(reason = %e, "lease lost; dropping the task");
+                                return Executed::LeaseLost;
+                            }
+                            // A missed heartbeat is survivable while the lease lasts.
+                            Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
                         }
-                        Err(e @ ControlError::LeaseLost { .. }) => {
-                            tracing::warn!(reason = %e, "lease lost; dropping the task");
-                            return Executed::LeaseLost;
-                        }
-                        // A missed heartbeat is survivable while the lease lasts.
-                        Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
                     },
                 }
             };
@@ -177,21 +223,45 @@ impl Worker {
                 Ok(out) => (TaskResult::Success, String::new(), Some(out)),
                 Err((result, message)) => (result, message, None),
             };
-            match self.control.leases().complete(claim, result, message, output).await {
-                Ok(()) => Executed::Recorded(result),
-                Err(e @ ControlError::LeaseLost { .. }) => {
-                    tracing::warn!(reason = %e, "lease lost before completion; outcome dropped");
-                    Executed::LeaseLost
-                }
-                Err(e) => {
-                    // The lease will expire and another worker will run the task again.
-                    tracing::error!(error = %e, "could not record the task's outcome");
-                    Executed::LeaseLost
-                }
+            if Instant::now() >= lease_until {
+                tracing::warn!("the lease ran out as the task ended; nothing is recorded");
+                return Executed::LeaseLost;
             }
+            self.record(claim, result, message, output).await
         }
         .instrument(span)
         .await
+    }
+
+    /// Records the attempt's end.
+    async fn record(
+        &self,
+        claim: Claim,
+        result: TaskResult,
+        message: String,
+        output: Option<TaskOutput>,
+    ) -> Executed {
+        match self
+            .control
+            .leases()
+            .complete(claim, result, message, output)
+            .await
+        {
+            Ok(Finished::Retrying) => {
+                tracing::info!(?result, "attempt ended; the task will be retried");
+                Executed::Recorded(result)
+            }
+            Ok(_) => Executed::Recorded(result),
+            Err(e @ ControlError::LeaseLost { .. }) => {
+                tracing::warn!(reason = %e, "lease lost before completion; outcome dropped");
+                Executed::LeaseLost
+            }
+            Err(e) => {
+                // The lease will expire and the task will run again as a new attempt.
+                tracing::error!(error = %e, "could not record the task's outcome");
+                Executed::LeaseLost
+            }
+        }
     }
 
     /// The execution context of a claimed task: its parameters bound as values, and a Delta
@@ -202,7 +272,7 @@ impl Worker {
         ctx.memory_budget = self.config.memory_budget;
         ctx.txn = Some(TxnId {
             app_id: format!("lakeplane/run-{}/task-{}", task.parent_run_id, task.key()),
-            version: i64::from(task.executions),
+            version: i64::from(task.attempt_number),
         });
         ctx
     }

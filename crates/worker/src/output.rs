@@ -17,6 +17,7 @@ pub(crate) async fn summarize(out: ScriptOutput) -> Result<TaskOutput, EngineErr
     let mut stream = match out.last {
         Outcome::Written { rows } => {
             return Ok(TaskOutput {
+                truncated: false,
                 statements,
                 rows,
                 sample: vec![],
@@ -24,6 +25,7 @@ pub(crate) async fn summarize(out: ScriptOutput) -> Result<TaskOutput, EngineErr
         }
         Outcome::Done => {
             return Ok(TaskOutput {
+                truncated: false,
                 statements,
                 rows: 0,
                 sample: vec![],
@@ -63,5 +65,6 @@ pub(crate) async fn summarize(out: ScriptOutput) -> Result<TaskOutput, EngineErr
         statements,
         rows,
         sample,
+        truncated: false,
     })
 }

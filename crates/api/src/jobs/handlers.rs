@@ -158,7 +158,12 @@ pub async fn submit(
     let run_id = app
         .control
         .runs()
-        .submit(body.run_name, body.tasks, &who.user_name)
+        .submit(
+            body.run_name,
+            body.tasks,
+            body.timeout_seconds,
+            &who.user_name,
+        )
         .await?;
     Ok(axum::Json(SubmitRunResponse { run_id: run_id.0 }))
 }

@@ -119,4 +119,7 @@ pub struct SubmitRun {
     pub run_name: Option<String>,
     #[schema(value_type = Vec<TaskSchema>)]
     pub tasks: Vec<Task>,
+    /// The longest the run may take; 0 or absent means no limit.
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
 }

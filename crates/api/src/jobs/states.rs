@@ -23,6 +23,8 @@ pub enum LifeCycleState {
 pub enum ResultState {
     Success,
     Failed,
+    #[serde(rename = "TIMEDOUT")]
+    TimedOut,
     Canceled,
     UpstreamFailed,
     Excluded,
@@ -45,6 +47,8 @@ pub enum TerminationCode {
     Success,
     RunExecutionError,
     UserCanceled,
+    /// The platform stopped it (a timeout).
+    Canceled,
     Skipped,
 }
 
@@ -94,6 +98,7 @@ fn run_result(r: RunResult) -> ResultState {
     match r {
         RunResult::Success => ResultState::Success,
         RunResult::Failed => ResultState::Failed,
+        RunResult::TimedOut => ResultState::TimedOut,
         RunResult::Canceled => ResultState::Canceled,
     }
 }
@@ -107,7 +112,8 @@ pub fn run_state(run: &Run) -> StateWire {
             _ => None,
         },
         state_message: run.state_message.clone(),
-        user_cancelled_or_timedout: run.user_cancelled,
+        user_cancelled_or_timedout: run.user_cancelled
+            || run.state == RunState::Terminated(RunResult::TimedOut),
     }
 }
 
@@ -125,6 +131,9 @@ pub fn run_status(run: &Run) -> StatusWire {
             }
             RunState::Terminated(RunResult::Canceled) => {
                 Some(details(C::UserCanceled, T::Success, msg))
+            }
+            RunState::Terminated(RunResult::TimedOut) => {
+                Some(details(C::Canceled, T::ClientError, msg))
             }
             _ => None,
         },
@@ -144,6 +153,7 @@ fn task_result(r: TaskResult) -> ResultState {
     match r {
         TaskResult::Success => ResultState::Success,
         TaskResult::Failed => ResultState::Failed,
+        TaskResult::TimedOut => ResultState::TimedOut,
         TaskResult::Canceled => ResultState::Canceled,
         TaskResult::UpstreamFailed => ResultState::UpstreamFailed,
         TaskResult::Excluded => ResultState::Excluded,
@@ -159,7 +169,10 @@ pub fn task_state(t: &TaskRun) -> StateWire {
             _ => None,
         },
         state_message: t.state_message.clone(),
-        user_cancelled_or_timedout: t.state == TaskState::Terminated(TaskResult::Canceled),
+        user_cancelled_or_timedout: matches!(
+            t.state,
+            TaskState::Terminated(TaskResult::Canceled | TaskResult::TimedOut)
+        ),
     }
 }
 
@@ -174,6 +187,7 @@ pub fn task_status(t: &TaskRun) -> StatusWire {
             TaskState::Terminated(r) => Some(match r {
                 TaskResult::Success => details(C::Success, T::Success, msg),
                 TaskResult::Failed => details(C::RunExecutionError, T::ClientError, msg),
+                TaskResult::TimedOut => details(C::Canceled, T::ClientError, msg),
                 TaskResult::Canceled => details(C::UserCanceled, T::Success, msg),
                 TaskResult::UpstreamFailed | TaskResult::Excluded => {
                     details(C::Skipped, T::Success, msg)
@@ -206,6 +220,7 @@ mod tests {
             start_time: 0,
             end_time: None,
             user_cancelled: false,
+            timeout_seconds: None,
         };
         let s = serde_json::to_value(run_state(&run)).unwrap();
         assert_eq!(s["life_cycle_state"], "PENDING");

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use lakeplane_control::RunView;
 use lakeplane_core::job::{Job, Task};
-use lakeplane_core::run::{Run, RunType, TaskResult, TaskRun, TaskState};
+use lakeplane_core::run::{Attempt, Run, RunType, TaskResult, TaskRun, TaskState};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -136,6 +136,32 @@ pub struct RunTask {
 }
 
 impl RunTask {
+    /// Every attempt of a task run, earliest first: its earlier attempts, then the current one.
+    pub fn attempts(t: &TaskRun, run: &Run) -> impl Iterator<Item = RunTask> {
+        let earlier: Vec<RunTask> = t
+            .attempts
+            .iter()
+            .map(|a| RunTask::earlier(t, a, run))
+            .collect();
+        earlier.into_iter().chain([RunTask::new(t, run)])
+    }
+
+    fn earlier(t: &TaskRun, a: &Attempt, run: &Run) -> RunTask {
+        let ended = TaskRun {
+            run_id: a.run_id,
+            attempt_number: a.attempt_number,
+            state: TaskState::Terminated(a.result),
+            state_message: a.state_message.clone(),
+            start_time: a.start_time,
+            end_time: Some(a.end_time),
+            attempts: Vec::new(),
+            output: None,
+            lease: None,
+            ..t.clone()
+        };
+        RunTask::new(&ended, run)
+    }
+
     pub fn new(t: &TaskRun, run: &Run) -> RunTask {
         RunTask {
             task: t.task.clone(),
@@ -229,7 +255,12 @@ impl RunResponse {
             overriding_parameters: (!r.sql_params.is_empty()).then(|| OverridingParameters {
                 sql_params: r.sql_params.clone(),
             }),
-            tasks: with_tasks.then(|| view.tasks.iter().map(|t| RunTask::new(t, r)).collect()),
+            tasks: with_tasks.then(|| {
+                view.tasks
+                    .iter()
+                    .flat_map(|t| RunTask::attempts(t, r))
+                    .collect()
+            }),
         }
     }
 }

@@ -14,7 +14,8 @@ use crate::error::{DomainError, DomainResult};
 use crate::ids::{JobId, TaskKey};
 
 pub use task::{
-    RunIf, SqlSource, SqlTask, SqlTaskFile, SqlTaskQuery, Task, TaskDependency, TaskKind,
+    RetryPolicy, RunIf, SqlSource, SqlTask, SqlTaskFile, SqlTaskQuery, Task, TaskDependency,
+    TaskKind,
 };
 
 /// The most tasks a job may have: a run and its task runs are created in one store transaction
@@ -40,6 +41,9 @@ pub struct JobSettings {
     pub tasks: Vec<Task>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<JobParameterDefinition>,
+    /// The longest a run of the job may take; `0` or absent means no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
     /// Everything else, kept as given.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

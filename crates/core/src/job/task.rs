@@ -21,8 +21,63 @@ pub struct Task {
     pub run_if: Option<RunIf>,
     /// What the task runs; `None` when the request named no task type (refused by validation).
     pub kind: Option<TaskKind>,
-    /// Other fields (`description`, `timeout_seconds`, compute settings, ...), kept as given.
+    /// How a failed attempt is retried, and when an attempt times out.
+    pub retry: RetryPolicy,
+    /// Other fields (`description`, compute settings, ...), kept as given.
     pub extra: Map<String, Value>,
+}
+
+/// A task's retry and timeout settings (Jobs API field names).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// Retries after a failed attempt; `-1` retries without end. None by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<i64>,
+    /// The least time between a failed attempt's end and the retry's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_retry_interval_millis: Option<u64>,
+    /// Whether an attempt that timed out is retried too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_on_timeout: Option<bool>,
+    /// The longest one attempt may run; `0` or absent means no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+}
+
+impl RetryPolicy {
+    /// Whether an attempt that ended with `timed_out` after `retries_used` retries runs again.
+    pub fn retries_after(&self, retries_used: u32, timed_out: bool) -> bool {
+        if timed_out && !self.retry_on_timeout.unwrap_or(false) {
+            return false;
+        }
+        match self.max_retries {
+            Some(-1) => true,
+            Some(n) if n > 0 => i64::from(retries_used) < n,
+            _ => false,
+        }
+    }
+
+    /// The wait before a retry, in milliseconds.
+    pub fn interval_ms(&self) -> i64 {
+        self.min_retry_interval_millis
+            .map_or(0, |m| i64::try_from(m).unwrap_or(i64::MAX))
+    }
+
+    /// The longest an attempt may run, in milliseconds, if limited.
+    pub fn timeout_ms(&self) -> Option<i64> {
+        self.timeout_seconds
+            .filter(|s| *s > 0)
+            .map(|s| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX))
+    }
+
+    fn validate(&self, key: &TaskKey) -> DomainResult<()> {
+        match self.max_retries {
+            Some(n) if n < -1 => Err(DomainError::invalid(format!(
+                "task '{key}': max_retries must be -1 (no limit) or at least 0, got {n}"
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// What a task runs.
@@ -167,6 +222,7 @@ impl Task {
 
     pub(crate) fn validate(&self) -> DomainResult<()> {
         let key = &self.task_key;
+        self.retry.validate(key)?;
         match &self.kind {
             Some(TaskKind::Sql(sql)) => sql.validate(key),
             Some(TaskKind::Unsupported { field, .. }) => Err(DomainError::invalid(format!(
@@ -187,6 +243,8 @@ struct TaskFields {
     depends_on: Vec<TaskDependency>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     run_if: Option<RunIf>,
+    #[serde(flatten)]
+    retry: RetryPolicy,
     #[serde(flatten)]
     rest: Map<String, Value>,
 }
@@ -221,6 +279,7 @@ impl<'de> Deserialize<'de> for Task {
             depends_on: fields.depends_on,
             run_if: fields.run_if,
             kind,
+            retry: fields.retry,
             extra: fields.rest,
         })
     }
@@ -241,6 +300,7 @@ impl Serialize for Task {
             task_key: self.task_key.clone(),
             depends_on: self.depends_on.clone(),
             run_if: self.run_if,
+            retry: self.retry.clone(),
             rest,
         }
         .serialize(s)
@@ -253,11 +313,34 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn retry_policy_counts_retries_and_timeouts() {
+        let p = |v: Value| serde_json::from_value::<RetryPolicy>(v).unwrap();
+        let two = p(json!({"max_retries": 2}));
+        assert!(two.retries_after(0, false) && two.retries_after(1, false));
+        assert!(!two.retries_after(2, false));
+        assert!(!two.retries_after(0, true), "timeouts retry only if asked");
+        assert!(p(json!({"max_retries": 1, "retry_on_timeout": true})).retries_after(0, true));
+        assert!(p(json!({"max_retries": -1})).retries_after(1000, false));
+        assert!(!RetryPolicy::default().retries_after(0, false));
+        assert_eq!(p(json!({"timeout_seconds": 0})).timeout_ms(), None);
+        let bad: Task = serde_json::from_value(
+            json!({"task_key": "a", "max_retries": -2, "sql_task": {"file": {"path": "/a.sql"}}}),
+        )
+        .unwrap();
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_retries"));
+    }
+
+    #[test]
     fn the_kind_is_read_from_its_field_and_written_back() {
         let v = json!({"task_key": "a", "sql_task": {"file": {"path": "/a.sql"}}, "timeout_seconds": 5});
         let t: Task = serde_json::from_value(v.clone()).unwrap();
         assert!(matches!(&t.kind, Some(TaskKind::Sql(s)) if s.file.is_some()));
-        assert_eq!(t.extra.len(), 1);
+        assert_eq!(t.retry.timeout_ms(), Some(5000));
+        assert!(t.extra.is_empty());
         assert_eq!(serde_json::to_value(&t).unwrap(), v);
 
         let nb: Task = serde_json::from_value(

@@ -20,7 +20,10 @@ use crate::error::{DomainError, DomainResult};
 use crate::ids::{JobId, RunId};
 
 pub use plan::{plan, Plan};
-pub use task_run::{Lease, TaskOutput, TaskResult, TaskRun, TaskState};
+pub use task_run::{
+    bound_message, Attempt, Finished, Lease, TaskOutput, TaskResult, TaskRun, TaskState,
+    MAX_ATTEMPTS_KEPT, MAX_CLOCK_SKEW_MS, MAX_LEASE_LOSSES, MAX_MESSAGE_BYTES, MAX_SAMPLE_BYTES,
+};
 
 /// How the run was created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +56,9 @@ pub enum RunState {
 pub enum RunResult {
     Success,
     Failed,
+    /// A task or the run itself ran past its `timeout_seconds`.
+    #[serde(rename = "TIMEDOUT")]
+    TimedOut,
     Canceled,
 }
 
@@ -80,11 +86,33 @@ pub struct Run {
     pub end_time: Option<i64>,
     #[serde(default)]
     pub user_cancelled: bool,
+    /// The job's `timeout_seconds` (0 or absent: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
 }
 
 impl Run {
     pub fn is_terminal(&self) -> bool {
         matches!(self.state, RunState::Terminated(_))
+    }
+
+    /// When the run times out (epoch ms), if it has a limit.
+    pub fn deadline(&self) -> Option<i64> {
+        self.timeout_seconds.filter(|s| *s > 0).map(|s| {
+            self.start_time
+                .saturating_add(i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX))
+        })
+    }
+
+    /// Whether it is still going past its deadline at `now`.
+    pub fn timed_out(&self, now: i64) -> bool {
+        !self.is_terminal() && self.deadline().is_some_and(|d| d <= now)
+    }
+
+    /// Whether new tasks of the run may start: not when it is being cancelled, has ended or has
+    /// run out of time.
+    pub fn accepts_work(&self, now: i64) -> bool {
+        matches!(self.state, RunState::Pending | RunState::Running) && !self.timed_out(now)
     }
 
     /// `Pending → Running`, when its first task starts. Idempotent once running.

@@ -15,19 +15,25 @@ pub struct Plan {
     pub queue: Vec<TaskKey>,
     /// Tasks that will never run, with the result and message to record.
     pub skip: Vec<(TaskKey, TaskResult, String)>,
+    /// Running tasks to stop (the run is being cancelled or ran out of time): their workers see
+    /// the flag at their next heartbeat.
+    pub interrupt: Vec<TaskKey>,
     /// The run's end, once every task has ended (counting the skips above).
     pub finish: Option<(RunResult, String)>,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.queue.is_empty() && self.skip.is_empty() && self.finish.is_none()
+        self.queue.is_empty()
+            && self.skip.is_empty()
+            && self.interrupt.is_empty()
+            && self.finish.is_none()
     }
 }
 
-/// Plans a run's next step. Pure: the caller applies the plan with conditional writes and, on a
-/// conflict, reads again and plans again, so concurrent callers converge.
-pub fn plan(run: &Run, tasks: &[TaskRun]) -> Plan {
+/// Plans a run's next step at `now`. Pure: the caller applies the plan with conditional writes and,
+/// on a conflict, reads again and plans again, so concurrent callers converge.
+pub fn plan(run: &Run, tasks: &[TaskRun], now: i64) -> Plan {
     let mut plan = Plan::default();
     if run.is_terminal() {
         return plan;
@@ -40,15 +46,21 @@ pub fn plan(run: &Run, tasks: &[TaskRun]) -> Plan {
         })
         .collect();
 
-    if run.state == RunState::Terminating {
+    let timed_out = run.timed_out(now);
+    if run.state == RunState::Terminating || timed_out {
+        let why = match timed_out {
+            true => timeout_message(run),
+            false => "Run was cancelled".to_string(),
+        };
         for t in tasks {
-            if matches!(t.state, TaskState::Blocked | TaskState::Queued) {
-                plan.skip.push((
-                    t.key().clone(),
-                    TaskResult::Canceled,
-                    "Run was cancelled".into(),
-                ));
-                ended.insert(t.key(), TaskResult::Canceled);
+            match t.state {
+                TaskState::Blocked | TaskState::Queued => {
+                    plan.skip
+                        .push((t.key().clone(), TaskResult::Canceled, why.clone()));
+                    ended.insert(t.key(), TaskResult::Canceled);
+                }
+                TaskState::Running if !t.cancel_requested => plan.interrupt.push(t.key().clone()),
+                _ => {}
             }
         }
     } else {
@@ -82,9 +94,19 @@ pub fn plan(run: &Run, tasks: &[TaskRun]) -> Plan {
     }
 
     if plan.queue.is_empty() && tasks.iter().all(|t| ended.contains_key(t.key())) {
-        plan.finish = Some(run_outcome(run, tasks, &ended));
+        plan.finish = Some(match timed_out && !run.user_cancelled {
+            true => (RunResult::TimedOut, timeout_message(run)),
+            false => run_outcome(run, tasks, &ended),
+        });
     }
     plan
+}
+
+fn timeout_message(run: &Run) -> String {
+    format!(
+        "Run timed out after {} seconds (timeout_seconds)",
+        run.timeout_seconds.unwrap_or_default()
+    )
 }
 
 enum Decision {
@@ -152,6 +174,15 @@ fn run_outcome(
         }
         return (RunResult::Failed, msg);
     }
+    if let Some(t) = tasks
+        .iter()
+        .find(|t| ended.get(t.key()) == Some(&TaskResult::TimedOut))
+    {
+        return (
+            RunResult::TimedOut,
+            format!("Task {} timed out: {}", t.key(), t.state_message),
+        );
+    }
     if ended.values().any(|r| *r == TaskResult::Canceled) {
         return (RunResult::Canceled, "A task was cancelled".into());
     }
@@ -187,6 +218,7 @@ mod tests {
             start_time: 0,
             end_time: None,
             user_cancelled: false,
+            timeout_seconds: None,
         };
         let trs = s
             .tasks
@@ -198,8 +230,8 @@ mod tests {
     }
 
     fn finish(t: &mut TaskRun, r: TaskResult, msg: &str) {
-        t.claim("w", 0, 1000).unwrap();
-        t.finish("w", 1, r, msg.into(), None).unwrap();
+        t.claim("w", "tok", 0, 1000).unwrap();
+        t.finish("tok", 1, r, msg.into(), None, None).unwrap();
     }
 
     #[test]
@@ -207,9 +239,9 @@ mod tests {
         let (run, mut t) = fixture(&[("a", &[]), ("b", &["a"]), ("c", &["a"]), ("d", &["b", "c"])]);
         assert_eq!(t[0].state, TaskState::Queued);
         assert_eq!(t[1].state, TaskState::Blocked);
-        assert!(plan(&run, &t).is_empty());
+        assert!(plan(&run, &t, 0).is_empty());
         finish(&mut t[0], TaskResult::Success, "");
-        let p = plan(&run, &t);
+        let p = plan(&run, &t, 0);
         assert_eq!(
             p.queue.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
             vec!["b", "c"]
@@ -221,7 +253,7 @@ mod tests {
     fn a_failure_skips_downstream_and_fails_the_run_naming_the_task() {
         let (run, mut t) = fixture(&[("a", &[]), ("b", &["a"]), ("c", &["b"])]);
         finish(&mut t[0], TaskResult::Failed, "table not found: x");
-        let p = plan(&run, &t);
+        let p = plan(&run, &t, 0);
         assert!(p.queue.is_empty());
         assert_eq!(p.skip.len(), 2, "the skip cascades to c");
         assert!(p
@@ -241,7 +273,7 @@ mod tests {
         let (run, mut t) = fixture(&[("a", &[]), ("cleanup", &["a"])]);
         t[1].task.run_if = Some(RunIf::AllDone);
         finish(&mut t[0], TaskResult::Failed, "boom");
-        let p = plan(&run, &t);
+        let p = plan(&run, &t, 0);
         assert_eq!(p.queue.len(), 1);
     }
 
@@ -249,16 +281,45 @@ mod tests {
     fn all_success_finishes_the_run() {
         let (run, mut t) = fixture(&[("a", &[])]);
         finish(&mut t[0], TaskResult::Success, "");
-        assert_eq!(plan(&run, &t).finish.unwrap().0, RunResult::Success);
+        assert_eq!(plan(&run, &t, 0).finish.unwrap().0, RunResult::Success);
     }
 
     #[test]
     fn cancel_skips_waiting_tasks() {
         let (mut run, t) = fixture(&[("a", &[]), ("b", &["a"])]);
         assert!(run.request_cancel());
-        let p = plan(&run, &t);
+        let p = plan(&run, &t, 0);
         assert_eq!(p.skip.len(), 2);
         assert_eq!(p.finish.unwrap().0, RunResult::Canceled);
+    }
+
+    #[test]
+    fn cancel_interrupts_running_tasks() {
+        let (mut run, mut t) = fixture(&[("a", &[]), ("b", &["a"])]);
+        t[0].claim("w", "tok", 0, 1000).unwrap();
+        assert!(run.request_cancel());
+        let p = plan(&run, &t, 0);
+        assert_eq!(p.interrupt, vec!["a".parse::<TaskKey>().unwrap()]);
+        assert_eq!(p.skip.len(), 1);
+        assert!(p.finish.is_none(), "a runs until its worker stops it");
+    }
+
+    #[test]
+    fn a_run_past_its_timeout_stops_and_ends_timed_out() {
+        let (mut run, mut t) = fixture(&[("a", &[]), ("b", &["a"])]);
+        run.timeout_seconds = Some(10);
+        t[0].claim("w", "tok", 0, 1000).unwrap();
+        assert!(plan(&run, &t, 9_999).is_empty());
+        let p = plan(&run, &t, 10_000);
+        assert_eq!(p.interrupt.len(), 1);
+        assert!(p.skip[0].2.contains("timed out"), "{:?}", p.skip);
+        t[0].finish("tok", 10_001, TaskResult::TimedOut, "x".into(), None, None)
+            .unwrap();
+        t[1].skip(TaskResult::Canceled, "timed out".into(), 10_001)
+            .unwrap();
+        let (result, msg) = plan(&run, &t, 10_002).finish.unwrap();
+        assert_eq!(result, RunResult::TimedOut);
+        assert!(msg.contains("timed out after 10 seconds"), "{msg}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::schema::*;
-use crate::{IndexEntry, Item, Key, StoreError, StoreResult};
+use crate::{IndexEntry, Item, Key, QueueEntry, StoreError, StoreResult};
 
 /// Error codes that mean "slow down"; the SDK retries them with backoff before we see them.
 pub(super) const THROTTLING_CODES: &[&str] = &[
@@ -15,6 +15,13 @@ pub(super) const THROTTLING_CODES: &[&str] = &[
     "ThrottlingException",
     "RequestLimitExceeded",
     "TransactionInProgressException",
+];
+
+/// `TransactionCanceledException` reasons that mean "slow down", not "a condition failed".
+pub(super) const THROTTLING_REASONS: &[&str] = &[
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
 ];
 
 pub(super) type Attrs = HashMap<String, AttributeValue>;
@@ -38,23 +45,66 @@ pub(super) fn get_n<T: std::str::FromStr>(attrs: &Attrs, name: &str) -> Option<T
         .and_then(|v| v.parse().ok())
 }
 
-pub(super) fn to_attrs(item: &Item, version: u64) -> Attrs {
+/// Which of `shards` partitions an item's sharded index entries go to: a stable hash of its key
+/// (FNV-1a, so every process and every release agrees).
+pub(super) fn shard_of(key: &Key, shards: u32) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in key.pk.bytes().chain([0]).chain(key.sk.bytes()) {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % shards.max(1)
+}
+
+/// The stored partition of a sharded listing or queue.
+pub(super) fn sharded(name: &str, shard: u32) -> String {
+    format!("{name}#{shard}")
+}
+
+/// The logical name of a sharded partition.
+fn unsharded(stored: &str) -> String {
+    match stored.rsplit_once('#') {
+        Some((name, shard)) if shard.bytes().all(|b| b.is_ascii_digit()) => name.to_string(),
+        _ => stored.to_string(),
+    }
+}
+
+/// The queue attributes of an entry: `q_pk` and `due_at`.
+pub(super) fn queue_attrs(
+    key: &Key,
+    queue: &QueueEntry,
+    shards: u32,
+) -> [(String, AttributeValue); 2] {
+    [
+        (
+            QUEUE_PK.into(),
+            s(sharded(&queue.name, shard_of(key, shards))),
+        ),
+        (DUE_AT.into(), n(queue.due_at)),
+    ]
+}
+
+pub(super) fn to_attrs(item: &Item, version: u64, shards: u32) -> Attrs {
     let mut a = Attrs::new();
     a.insert(PK.into(), s(&item.key.pk));
     a.insert(SK.into(), s(&item.key.sk));
     a.insert(VERSION.into(), n(version));
     a.insert(BODY.into(), s(&item.body));
     if let Some(e) = &item.collection {
-        a.insert(COLLECTION_PK.into(), s(&e.partition));
+        let shard = shard_of(&item.key, shards);
+        a.insert(COLLECTION_PK.into(), s(sharded(&e.partition, shard)));
         a.insert(COLLECTION_SK.into(), s(&e.sort));
     }
     if let Some(e) = &item.parent {
         a.insert(PARENT_PK.into(), s(&e.partition));
         a.insert(PARENT_SK.into(), s(&e.sort));
     }
-    if let Some(d) = item.due_at {
-        a.insert(QUEUE_PK.into(), s(QUEUE_PARTITION));
-        a.insert(DUE_AT.into(), n(d));
+    if let Some(e) = &item.status {
+        a.insert(STATUS_PK.into(), s(&e.partition));
+        a.insert(STATUS_SK.into(), s(&e.sort));
+    }
+    if let Some(q) = &item.queue {
+        a.extend(queue_attrs(&item.key, q, shards));
     }
     if let Some(al) = &item.alias {
         a.insert(ALIAS.into(), s(al));
@@ -76,9 +126,19 @@ pub(super) fn from_attrs(a: &Attrs) -> StoreResult<Item> {
         key: Key::new(pk, sk),
         version: get_n(a, VERSION).unwrap_or(0),
         body: get_s(a, BODY).unwrap_or_default(),
-        collection: entry(COLLECTION_PK, COLLECTION_SK),
+        collection: entry(COLLECTION_PK, COLLECTION_SK).map(|e| IndexEntry {
+            partition: unsharded(&e.partition),
+            ..e
+        }),
         parent: entry(PARENT_PK, PARENT_SK),
-        due_at: get_n(a, DUE_AT),
+        status: entry(STATUS_PK, STATUS_SK),
+        queue: match (get_s(a, QUEUE_PK), get_n(a, DUE_AT)) {
+            (Some(q), Some(due_at)) => Some(QueueEntry {
+                name: unsharded(&q),
+                due_at,
+            }),
+            _ => None,
+        },
         alias: get_s(a, ALIAS),
     })
 }
@@ -141,11 +201,28 @@ mod tests {
     fn items_round_trip_through_attributes() {
         let mut item = Item::new(Key::new("RUN#1", "TASK#a"), "{}");
         item.collection = Some(IndexEntry::new("RUNS", "0001"));
-        item.due_at = Some(42);
+        item.status = Some(IndexEntry::new("ACTIVE", "0001"));
+        item.queue = Some(QueueEntry::new("default", 42));
         item.alias = Some("TASKRUN#2".into());
-        let a = to_attrs(&item, 3);
-        assert_eq!(get_s(&a, QUEUE_PK).as_deref(), Some(QUEUE_PARTITION));
+        let a = to_attrs(&item, 3, 8);
+        let shard = shard_of(&item.key, 8);
+        assert_eq!(get_s(&a, QUEUE_PK), Some(format!("default#{shard}")));
+        assert_eq!(get_s(&a, COLLECTION_PK), Some(format!("RUNS#{shard}")));
         let back = from_attrs(&a).unwrap();
         assert_eq!(back, Item { version: 3, ..item });
+    }
+
+    #[test]
+    fn shards_are_stable_and_spread() {
+        let keys: Vec<Key> = (0..800)
+            .map(|i| Key::new(format!("RUN#{i}"), "TASK#a"))
+            .collect();
+        let mut counts = [0; 8];
+        for k in &keys {
+            counts[shard_of(k, 8) as usize] += 1;
+        }
+        assert!(counts.iter().all(|c| (60..140).contains(c)), "{counts:?}");
+        assert_eq!(shard_of(&keys[0], 8), shard_of(&keys[0].clone(), 8));
+        assert_eq!(shard_of(&keys[0], 1), 0);
     }
 }

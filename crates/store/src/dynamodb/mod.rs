@@ -7,19 +7,25 @@
 //! | `pk`, `sk` (S) | primary key. A run and its task runs share `pk = RUN#<id>`, so one strongly consistent Query reads a run whole |
 //! | `ver` (N) | version; every write is conditional on it |
 //! | `body` (S) | the JSON document |
-//! | `c_pk`, `c_sk` (S) | GSI `collection`: all items of a kind, sorted (jobs by id, runs newest first) |
-//! | `p_pk`, `p_sk` (S) | GSI `parent`: items under a parent (the runs of a job) |
-//! | `q_pk` (S), `due_at` (N) | GSI `queue`: sparse; only task runs a worker may claim now or at `due_at` |
+//! | `c_pk`, `c_sk` (S) | GSI `collection`: all items of a kind, sorted, spread over `<kind>#<shard>` partitions |
+//! | `p_pk`, `p_sk` (S) | GSI `parent`: items under a parent (the runs of a job, the jobs of a name) |
+//! | `s_pk`, `s_sk` (S) | GSI `status`: sparse; items in a state (the active runs) |
+//! | `q_pk` (S), `due_at` (N) | GSI `queue`: sparse; `q_pk = <queue>#<shard>`, only items a worker may claim now or at `due_at` |
 //! | `alias` (S) | GSI `alias`: sparse; a task run by its own run id |
 //!
+//! Every index projects keys only, so a write that leaves an item's index keys alone writes no index
+//! copy; reads fetch the items with a consistent `BatchGetItem` ([`reads`]).
+//!
 //! Errors are mapped here: a failed condition is `Conflict` / `NotFound` / `AlreadyExists`, throttling
-//! (after the SDK's standard retries with exponential backoff) is `Throttled`, anything else
-//! `Unavailable`. No SDK type crosses the port.
+//! (after the SDK's standard retries with exponential backoff, and inside a cancelled transaction)
+//! is `Throttled`, anything else `Unavailable`. No SDK type crosses the port.
 
 mod attrs;
+mod meter;
+mod reads;
 mod table;
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,23 +33,34 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    CancellationReason, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 
 use crate::schema::*;
 use crate::{
-    check_transaction, clamp_limit, page_of, Cursor, Index, Item, Key, Page, StateStore,
-    StoreError, StoreResult,
+    check_transaction, clamp_limit, page_of, Cursor, Index, Item, Key, Page, QueueEntry,
+    StateStore, StoreError, StoreResult,
 };
-use attrs::{from_attrs, get_n, key_attrs, n, s, sdk_err, service_err, to_attrs, Attrs};
+use attrs::{
+    from_attrs, get_n, key_attrs, n, queue_attrs, sdk_err, service_err, to_attrs, Attrs,
+    THROTTLING_REASONS,
+};
+pub use meter::WriteMeter;
+
+/// Shard partitions per queue and per collection listing, unless set otherwise
+/// ([`DynamoStore::with_shards`]). See `infra/dynamodb-table.md` for why eight.
+pub const DEFAULT_SHARDS: u32 = 8;
 
 /// State in one DynamoDB table.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     pub(super) client: Client,
     pub(super) table: String,
+    pub(super) shards: u32,
+    meter: Option<Arc<WriteMeter>>,
 }
 
 impl DynamoStore {
@@ -68,49 +85,61 @@ impl DynamoStore {
         DynamoStore {
             client: Client::from_conf(conf),
             table: table.into(),
+            shards: DEFAULT_SHARDS,
+            meter: None,
         }
+    }
+
+    /// Spreads each queue and each collection listing over `shards` partitions (at least 1). Every
+    /// process sharing a table must use the same number.
+    pub fn with_shards(mut self, shards: u32) -> DynamoStore {
+        self.shards = shards.max(1);
+        self
+    }
+
+    /// Counts the write units this store consumes (it then reads each replaced item's old image
+    /// back with the write, to count index changes exactly).
+    pub fn metered(mut self) -> (DynamoStore, Arc<WriteMeter>) {
+        let meter = Arc::new(WriteMeter::default());
+        self.meter = Some(meter.clone());
+        (self, meter)
     }
 
     pub fn table(&self) -> &str {
         &self.table
     }
 
-    /// Runs a Query to the end or until `want` items, following `LastEvaluatedKey`.
-    async fn query_all(
-        &self,
-        index: Option<&str>,
-        condition: &str,
-        values: Attrs,
-        start: Option<Attrs>,
-        want: Option<usize>,
-        consistent: bool,
-    ) -> StoreResult<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = start;
-        loop {
-            let remaining = want.map(|w| w.saturating_sub(items.len()));
-            let resp = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(str::to_string))
-                .key_condition_expression(condition)
-                .set_expression_attribute_values(Some(values.clone()))
-                .set_exclusive_start_key(start.take())
-                .set_limit(remaining.map(|r| r.min(1000) as i32))
-                .set_consistent_read(consistent.then_some(true))
-                .send()
-                .await
-                .map_err(sdk_err)?;
-            for a in resp.items() {
-                items.push(from_attrs(a)?);
-            }
-            let done = want.is_some_and(|w| items.len() >= w);
-            match resp.last_evaluated_key {
-                Some(k) if !done && !k.is_empty() => start = Some(k),
-                _ => return Ok(items),
-            }
+    fn record(&self, old: Option<&Attrs>, new: Option<&Attrs>) {
+        if let Some(m) = &self.meter {
+            m.record(old, new);
         }
+    }
+
+    fn old_image(&self) -> Option<ReturnValue> {
+        self.meter.as_ref().map(|_| ReturnValue::AllOld)
+    }
+}
+
+/// The port's error for a cancelled transaction: throttling if any item was throttled, else the
+/// first failed condition, else a conflict with another transaction (which the caller retries).
+fn cancelled(items: &[Item], reasons: &[CancellationReason]) -> StoreError {
+    let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
+    if codes.iter().any(|c| THROTTLING_REASONS.contains(c)) {
+        return StoreError::Throttled {
+            source: format!("transaction cancelled: {codes:?}").into(),
+        };
+    }
+    match reasons
+        .iter()
+        .position(|r| r.code() == Some("ConditionalCheckFailed"))
+    {
+        Some(i) => StoreError::already_exists(
+            items
+                .get(i)
+                .map(|it| it.key.to_string())
+                .unwrap_or_default(),
+        ),
+        None => StoreError::conflict("a transaction", format!("cancelled: {codes:?}")),
     }
 }
 
@@ -119,17 +148,21 @@ impl StateStore for DynamoStore {
     async fn insert(&self, items: Vec<Item>) -> StoreResult<()> {
         check_transaction(&items)?;
         let condition = format!("attribute_not_exists({PK})");
+        let attrs: Vec<Attrs> = items.iter().map(|i| to_attrs(i, 1, self.shards)).collect();
         if let [item] = items.as_slice() {
             return match self
                 .client
                 .put_item()
                 .table_name(&self.table)
-                .set_item(Some(to_attrs(item, 1)))
+                .set_item(Some(attrs[0].clone()))
                 .condition_expression(&condition)
                 .send()
                 .await
             {
-                Ok(_) => Ok(()),
+                Ok(_) => {
+                    self.record(None, Some(&attrs[0]));
+                    Ok(())
+                }
                 Err(SdkError::ServiceError(e))
                     if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
                 {
@@ -139,10 +172,10 @@ impl StateStore for DynamoStore {
             };
         }
         let mut writes = Vec::with_capacity(items.len());
-        for item in &items {
+        for a in &attrs {
             let put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(to_attrs(item, 1)))
+                .set_item(Some(a.clone()))
                 .condition_expression(&condition)
                 .build()
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -155,28 +188,17 @@ impl StateStore for DynamoStore {
             .send()
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // A transactional write costs two units per KiB instead of one.
+                for a in &attrs {
+                    self.record(None, Some(a));
+                    self.record(None, Some(a));
+                }
+                Ok(())
+            }
             Err(SdkError::ServiceError(e)) => match e.err() {
                 TransactWriteItemsError::TransactionCanceledException(c) => {
-                    let reasons = c.cancellation_reasons();
-                    let failed = reasons
-                        .iter()
-                        .position(|r| r.code() == Some("ConditionalCheckFailed"));
-                    match failed {
-                        Some(i) => Err(StoreError::already_exists(
-                            items
-                                .get(i)
-                                .map(|it| it.key.to_string())
-                                .unwrap_or_default(),
-                        )),
-                        None => Err(StoreError::conflict(
-                            "a transaction",
-                            format!(
-                                "cancelled: {:?}",
-                                reasons.iter().map(|r| r.code()).collect::<Vec<_>>()
-                            ),
-                        )),
-                    }
+                    Err(cancelled(&items, c.cancellation_reasons()))
                 }
                 other => Err(service_err(other)),
             },
@@ -202,29 +224,81 @@ impl StateStore for DynamoStore {
 
     async fn replace(&self, item: Item, expected_version: u64) -> StoreResult<u64> {
         let next = expected_version + 1;
+        let attrs = to_attrs(&item, next, self.shards);
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_attrs(&item, next)))
+            .set_item(Some(attrs.clone()))
             .condition_expression(format!("attribute_exists({PK}) AND {VERSION} = :expected"))
             .expression_attribute_values(":expected", n(expected_version))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_values(self.old_image())
             .send()
             .await;
         match result {
-            Ok(_) => Ok(next),
+            Ok(out) => {
+                self.record(out.attributes(), Some(&attrs));
+                Ok(next)
+            }
             Err(SdkError::ServiceError(e)) => match e.err() {
-                PutItemError::ConditionalCheckFailedException(c) => match c.item() {
-                    Some(old) => Err(StoreError::conflict(
-                        &item.key,
-                        format!(
-                            "it is at version {}, not {expected_version}",
-                            get_n::<u64>(old, VERSION).unwrap_or(0)
-                        ),
-                    )),
-                    None => Err(StoreError::not_found(&item.key)),
-                },
+                PutItemError::ConditionalCheckFailedException(c) => {
+                    Err(version_refused(&item.key, c.item(), expected_version))
+                }
+                other => Err(service_err(other)),
+            },
+            Err(e) => Err(sdk_err(e)),
+        }
+    }
+
+    async fn touch(
+        &self,
+        key: &Key,
+        expected_version: u64,
+        queue: Option<QueueEntry>,
+    ) -> StoreResult<u64> {
+        let next = expected_version + 1;
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)))
+            .condition_expression(format!("attribute_exists({PK}) AND {VERSION} = :expected"))
+            .expression_attribute_values(":expected", n(expected_version))
+            .expression_attribute_values(":next", n(next))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_values(self.old_image());
+        req = match &queue {
+            Some(q) => {
+                let [(_, q_pk), (_, due)] = queue_attrs(key, q, self.shards);
+                req.update_expression(format!(
+                    "SET {VERSION} = :next, {QUEUE_PK} = :q, {DUE_AT} = :d"
+                ))
+                .expression_attribute_values(":q", q_pk)
+                .expression_attribute_values(":d", due)
+            }
+            None => {
+                req.update_expression(format!("SET {VERSION} = :next REMOVE {QUEUE_PK}, {DUE_AT}"))
+            }
+        };
+        match req.send().await {
+            Ok(out) => {
+                if let Some(old) = out.attributes() {
+                    let mut new = old.clone();
+                    new.insert(VERSION.into(), n(next));
+                    new.remove(QUEUE_PK);
+                    new.remove(DUE_AT);
+                    if let Some(q) = &queue {
+                        new.extend(queue_attrs(key, q, self.shards));
+                    }
+                    self.record(Some(old), Some(&new));
+                }
+                Ok(next)
+            }
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                UpdateItemError::ConditionalCheckFailedException(c) => {
+                    Err(version_refused(key, c.item(), expected_version))
+                }
                 other => Err(service_err(other)),
             },
             Err(e) => Err(sdk_err(e)),
@@ -237,7 +311,8 @@ impl StateStore for DynamoStore {
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_attrs(key)))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .set_return_values(self.old_image());
         req = match expected_version {
             Some(v) => req
                 .condition_expression(format!("attribute_exists({PK}) AND {VERSION} = :expected"))
@@ -245,7 +320,10 @@ impl StateStore for DynamoStore {
             None => req.condition_expression(format!("attribute_exists({PK})")),
         };
         match req.send().await {
-            Ok(_) => Ok(()),
+            Ok(out) => {
+                self.record(out.attributes(), None);
+                Ok(())
+            }
             Err(SdkError::ServiceError(e)) => match e.err() {
                 aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(c) => {
                     match c.item() {
@@ -260,15 +338,28 @@ impl StateStore for DynamoStore {
     }
 
     async fn query_partition(&self, pk: &str) -> StoreResult<Vec<Item>> {
-        self.query_all(
-            None,
-            &format!("{PK} = :pk"),
-            HashMap::from([(":pk".to_string(), s(pk))]),
-            None,
-            None,
-            true,
-        )
-        .await
+        let mut items = Vec::new();
+        let mut start: Option<Attrs> = None;
+        loop {
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(format!("{PK} = :pk"))
+                .expression_attribute_values(":pk", attrs::s(pk))
+                .set_exclusive_start_key(start.take())
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(sdk_err)?;
+            for a in resp.items() {
+                items.push(from_attrs(a)?);
+            }
+            match resp.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
     }
 
     async fn list(
@@ -280,60 +371,51 @@ impl StateStore for DynamoStore {
     ) -> StoreResult<Page> {
         let limit = clamp_limit(limit);
         let cursor = after.map(Cursor::decode).transpose()?;
-        let (name, ipk, isk) = match index {
-            Index::Collection => (COLLECTION_INDEX, COLLECTION_PK, COLLECTION_SK),
-            Index::Parent => (PARENT_INDEX, PARENT_PK, PARENT_SK),
-        };
-        let start = cursor.map(|c| {
-            HashMap::from([
-                (ipk.to_string(), s(partition)),
-                (isk.to_string(), s(c.sort)),
-                (PK.to_string(), s(c.pk)),
-                (SK.to_string(), s(c.sk)),
-            ])
-        });
-        let items = self
-            .query_all(
-                Some(name),
-                &format!("{ipk} = :p"),
-                HashMap::from([(":p".to_string(), s(partition))]),
-                start,
-                Some(limit + 1),
-                false,
-            )
+        let keys = self
+            .listing_keys(index, partition, cursor.as_ref(), limit + 1)
             .await?;
+        // An item read back without its entry left the listing since the index was read.
+        let items = self
+            .batch_get(&keys)
+            .await?
+            .into_iter()
+            .filter(|i| i.entry(index).is_some_and(|e| e.partition == partition))
+            .collect();
         Ok(page_of(index, items, limit))
     }
 
-    async fn due(&self, now: i64, limit: usize) -> StoreResult<Vec<Item>> {
-        self.query_all(
-            Some(QUEUE_INDEX),
-            &format!("{QUEUE_PK} = :q AND {DUE_AT} <= :now"),
-            HashMap::from([
-                (":q".to_string(), s(QUEUE_PARTITION)),
-                (":now".to_string(), n(now)),
-            ]),
-            None,
-            Some(clamp_limit(limit)),
-            false,
-        )
-        .await
+    async fn due(&self, queue: &str, now: i64, limit: usize) -> StoreResult<Vec<Item>> {
+        let keys = self.due_keys(queue, now, clamp_limit(limit)).await?;
+        let mut items: Vec<Item> = self
+            .batch_get(&keys)
+            .await?
+            .into_iter()
+            .filter(|i| {
+                i.queue
+                    .as_ref()
+                    .is_some_and(|q| q.name == queue && q.due_at <= now)
+            })
+            .collect();
+        items.sort_by_key(|i| i.queue.as_ref().map(|q| q.due_at));
+        Ok(items)
     }
 
     async fn get_by_alias(&self, alias: &str) -> StoreResult<Item> {
-        let items = self
-            .query_all(
-                Some(ALIAS_INDEX),
+        let keys = self
+            .index_keys(
+                ALIAS_INDEX,
                 &format!("{ALIAS} = :a"),
-                HashMap::from([(":a".to_string(), s(alias))]),
-                None,
-                Some(1),
-                false,
+                std::collections::HashMap::from([(":a".to_string(), attrs::s(alias))]),
+                ALIAS,
+                1,
             )
             .await?;
         // The index copy may lag; read the item itself for a consistent answer.
-        match items.into_iter().next() {
-            Some(i) => self.get(&i.key).await,
+        match keys.into_iter().next() {
+            Some(k) => match self.get(&k.key).await? {
+                item if item.alias.as_deref() == Some(alias) => Ok(item),
+                _ => Err(StoreError::not_found(format!("alias {alias}"))),
+            },
             None => Err(StoreError::not_found(format!("alias {alias}"))),
         }
     }
@@ -353,9 +435,25 @@ impl StateStore for DynamoStore {
             .send()
             .await
             .map_err(sdk_err)?;
+        self.record(None, resp.attributes());
         resp.attributes
             .as_ref()
             .and_then(|a| get_n(a, COUNTER))
             .ok_or_else(|| StoreError::unavailable(format!("counter {counter} returned no value")))
+    }
+}
+
+/// The error for a write whose version condition failed: `NotFound` when the item is gone,
+/// `Conflict` naming the version it is at otherwise.
+fn version_refused(key: &Key, old: Option<&Attrs>, expected: u64) -> StoreError {
+    match old {
+        Some(old) => StoreError::conflict(
+            key,
+            format!(
+                "it is at version {}, not {expected}",
+                get_n::<u64>(old, VERSION).unwrap_or(0)
+            ),
+        ),
+        None => StoreError::not_found(key),
     }
 }

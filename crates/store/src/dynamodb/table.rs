@@ -29,6 +29,7 @@ impl DynamoStore {
                 .build()
                 .map_err(|e| StoreError::Invalid(e.to_string()))
         };
+        // Keys only: a write that leaves an item's index keys alone writes no index copy.
         let gsi = |name: &str, hash: &str, range: Option<&str>, projection: ProjectionType| {
             let mut b = GlobalSecondaryIndex::builder()
                 .index_name(name)
@@ -49,6 +50,8 @@ impl DynamoStore {
             .attribute_definitions(attr(COLLECTION_SK, ScalarAttributeType::S)?)
             .attribute_definitions(attr(PARENT_PK, ScalarAttributeType::S)?)
             .attribute_definitions(attr(PARENT_SK, ScalarAttributeType::S)?)
+            .attribute_definitions(attr(STATUS_PK, ScalarAttributeType::S)?)
+            .attribute_definitions(attr(STATUS_SK, ScalarAttributeType::S)?)
             .attribute_definitions(attr(QUEUE_PK, ScalarAttributeType::S)?)
             .attribute_definitions(attr(DUE_AT, ScalarAttributeType::N)?)
             .attribute_definitions(attr(ALIAS, ScalarAttributeType::S)?)
@@ -58,21 +61,27 @@ impl DynamoStore {
                 COLLECTION_INDEX,
                 COLLECTION_PK,
                 Some(COLLECTION_SK),
-                ProjectionType::All,
+                ProjectionType::KeysOnly,
             )?)
             .global_secondary_indexes(gsi(
                 PARENT_INDEX,
                 PARENT_PK,
                 Some(PARENT_SK),
-                ProjectionType::All,
+                ProjectionType::KeysOnly,
+            )?)
+            .global_secondary_indexes(gsi(
+                STATUS_INDEX,
+                STATUS_PK,
+                Some(STATUS_SK),
+                ProjectionType::KeysOnly,
             )?)
             .global_secondary_indexes(gsi(
                 QUEUE_INDEX,
                 QUEUE_PK,
                 Some(DUE_AT),
-                ProjectionType::All,
+                ProjectionType::KeysOnly,
             )?)
-            .global_secondary_indexes(gsi(ALIAS_INDEX, ALIAS, None, ProjectionType::All)?)
+            .global_secondary_indexes(gsi(ALIAS_INDEX, ALIAS, None, ProjectionType::KeysOnly)?)
             .send()
             .await
             .map_err(sdk_err)?;

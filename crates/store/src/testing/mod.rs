@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use crate::{Index, Item, Key, Page, StateStore, StoreError, StoreResult};
+use crate::{Index, Item, Key, Page, QueueEntry, StateStore, StoreError, StoreResult};
 
 /// One test per conformance case, each against a fresh store from `$factory` (an expression that
 /// evaluates to a future of `Arc<dyn StateStore>`, evaluated once per test).
@@ -35,6 +35,9 @@ macro_rules! store_conformance {
             partitions_read_whole_in_order,
             listings_paginate,
             due_queue_orders_and_drops_items,
+            queues_are_separate_and_span_shards,
+            touch_moves_only_the_queue_entry,
+            status_listing_is_sparse,
             aliases_find_items,
             counters_are_atomic,
             eight_racing_writers_one_winner,
@@ -87,6 +90,7 @@ pub enum Op {
     Due,
     GetByAlias,
     Increment,
+    Touch,
 }
 
 /// What an injected fault does to the call it hits.
@@ -120,6 +124,11 @@ impl FaultyStore {
     /// The next call of `op` (after those already planned for it) fails with `fault`.
     pub fn inject(&self, op: Op, fault: Fault) {
         self.plan.lock().unwrap().push_back((op, fault));
+    }
+
+    /// Drops every fault planned and not yet hit.
+    pub fn clear(&self) {
+        self.plan.lock().unwrap().clear();
     }
 
     /// Faults planned and not yet hit.
@@ -192,8 +201,18 @@ impl StateStore for FaultyStore {
             .await
     }
 
-    async fn due(&self, now: i64, limit: usize) -> StoreResult<Vec<Item>> {
-        self.call(Op::Due, self.inner.due(now, limit)).await
+    async fn touch(
+        &self,
+        key: &Key,
+        expected_version: u64,
+        queue: Option<QueueEntry>,
+    ) -> StoreResult<u64> {
+        self.call(Op::Touch, self.inner.touch(key, expected_version, queue))
+            .await
+    }
+
+    async fn due(&self, queue: &str, now: i64, limit: usize) -> StoreResult<Vec<Item>> {
+        self.call(Op::Due, self.inner.due(queue, now, limit)).await
     }
 
     async fn get_by_alias(&self, alias: &str) -> StoreResult<Item> {
