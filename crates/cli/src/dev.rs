@@ -9,7 +9,7 @@ use tokio::process::{Child, Command};
 
 use crate::AccessArgs;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct DevArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -39,6 +39,10 @@ pub struct DevArgs {
     /// Seconds a worker's claim lasts without a heartbeat.
     #[arg(long, default_value_t = 30)]
     pub lease_seconds: u64,
+    /// Milliseconds between reconciler sweeps (lost leases filed, stuck runs moved on, run
+    /// timeouts enforced).
+    #[arg(long, default_value_t = 2000)]
+    pub reconcile_ms: u64,
     /// Milliseconds a client has to send a request's headers (also how long an idle connection
     /// stays open).
     #[arg(long, default_value_t = 10_000)]
@@ -74,6 +78,7 @@ pub async fn shutdown_signal() {
 
 fn spawn_worker(args: &DevArgs, n: usize) -> anyhow::Result<Child> {
     let exe = std::env::current_exe().context("cannot find the lakeplane binary")?;
+    let heartbeat_ms = (args.lease_seconds.max(1) * 1000 / 4).clamp(10, 5000);
     Command::new(exe)
         .arg("worker")
         .arg("--data-dir")
@@ -84,6 +89,8 @@ fn spawn_worker(args: &DevArgs, n: usize) -> anyhow::Result<Child> {
         .arg(args.slots.to_string())
         .arg("--lease-seconds")
         .arg(args.lease_seconds.to_string())
+        .arg("--heartbeat-ms")
+        .arg(heartbeat_ms.to_string())
         .arg("--query-memory-mib")
         .arg(args.query_memory_mib.to_string())
         .arg("--exit-with-parent")
@@ -98,7 +105,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     if args.token.trim().is_empty() {
         anyhow::bail!("the token must not be empty (--token or LAKEPLANE_TOKEN)");
     }
-    let local = crate::open_local(&args.data_dir, &args.access).await?;
+    let local = crate::platform::open(&args.data_dir, &Default::default(), &args.access).await?;
     local
         .control
         .tokens()
@@ -108,10 +115,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let mut workers = Vec::new();
+    let mut background = tokio::task::JoinSet::new();
+    let spawn_args = std::sync::Arc::new(args.clone());
     for n in 0..args.workers {
-        workers.push(spawn_worker(&args, n)?);
+        let a = spawn_args.clone();
+        background.spawn(crate::supervise::keep_running(n, move |n| {
+            spawn_worker(&a, n)
+        }));
     }
+    background.spawn(reconcile(
+        local.control.clone(),
+        std::time::Duration::from_millis(args.reconcile_ms.max(10)),
+    ));
     let url = format!("http://{addr}");
     println!("lakeplane is running at {url}");
     println!("  data directory: {}", args.data_dir.display());
@@ -142,6 +157,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         println!("\nThe platform keeps running at {url}; press Ctrl-C to stop.");
     }
     server.await?.context("the API server failed")?;
-    drop(workers);
+    // Dropping the supervisors drops their children, which are killed.
+    background.shutdown().await;
     Ok(())
+}
+
+/// Sweeps with the reconciler every `every`, for as long as the platform runs.
+async fn reconcile(control: lakeplane_control::Control, every: std::time::Duration) {
+    let queues = vec![lakeplane_control::DEFAULT_QUEUE.to_string()];
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = control.reconciler().sweep(&queues).await {
+            tracing::warn!(error = %e, "reconciler sweep failed; trying again");
+        }
+    }
 }

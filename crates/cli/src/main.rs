@@ -2,23 +2,24 @@
 //!
 //! - `lakeplane dev` starts the API (the same routers the Lambda functions serve) over an embedded
 //!   state store in a data directory, and worker processes that run tasks against Delta tables there.
-//! - `lakeplane worker` runs one worker process (what `dev` starts, and what an EC2 node will run).
+//! - `lakeplane worker` runs one worker process (what `dev` starts, and what an EC2 node runs),
+//!   over local state or over DynamoDB and S3 ([`platform`]).
+//! - `lakeplane token create` adds an API token to a state store (how a deployed stack gets its
+//!   first admin token).
 
 mod demo;
 mod dev;
+mod platform;
+mod supervise;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
-use lakeplane_control::Control;
+use lakeplane_control::DEFAULT_QUEUE;
 use lakeplane_engine::access::AccessPolicy;
-use lakeplane_engine::storage::StorageRoot;
-use lakeplane_engine::Engine;
-use lakeplane_store::embedded::EmbeddedStore;
 use lakeplane_worker::{Worker, WorkerConfig};
+use platform::Locations;
 
 #[derive(Parser)]
 #[command(
@@ -35,8 +36,32 @@ struct Cli {
 enum Command {
     /// Run the whole platform locally: the API plus worker processes.
     Dev(dev::DevArgs),
-    /// Run one worker that claims and runs tasks from the state in a data directory.
+    /// Run one worker that claims and runs tasks (local state, or DynamoDB and S3).
     Worker(WorkerArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token (printed once; only its SHA-256 hash is stored) for a user.
+    Create(TokenArgs),
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// The data directory (for the default local state).
+    #[arg(long, default_value = ".lakeplane")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    locations: Locations,
+    /// The user the token authenticates.
+    #[arg(long, default_value = "admin")]
+    user: String,
+    /// Use this token instead of a random one.
+    #[arg(long, env = "LAKEPLANE_NEW_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 /// What SQL may read, besides the data directory.
@@ -78,11 +103,20 @@ impl AccessArgs {
 
 #[derive(clap::Args, Clone)]
 pub struct WorkerArgs {
-    /// The data directory (state.db and warehouse/).
+    /// The data directory (state.db and warehouse/ unless --state and --storage say otherwise).
     #[arg(long, default_value = ".lakeplane")]
     pub data_dir: PathBuf,
     #[command(flatten)]
+    pub locations: Locations,
+    #[command(flatten)]
     pub access: AccessArgs,
+    /// How many times a task may lose its worker (its lease expiring unrenewed) before it ends
+    /// FAILED rather than running again.
+    #[arg(long, default_value_t = lakeplane_core::run::MAX_LEASE_LOSSES)]
+    pub max_lease_losses: u32,
+    /// A work queue to claim from; repeatable, in order of preference.
+    #[arg(long = "queue", value_name = "NAME", default_values_t = [DEFAULT_QUEUE.to_string()])]
+    pub queues: Vec<String>,
     /// This worker's id (unique among live workers).
     #[arg(long)]
     pub id: Option<String>,
@@ -108,47 +142,9 @@ pub struct WorkerArgs {
     pub exit_with_parent: Option<u32>,
 }
 
-/// The state database and the warehouse inside a data directory.
-pub struct Local {
-    pub control: Control,
-    pub engine: Engine,
-}
-
-/// The platform over a data directory: the embedded state store and the engine, with the one AWS
-/// configuration (standard chain: environment, profile, SSO, instance role) for reading S3.
-pub async fn open_local(data_dir: &std::path::Path, access: &AccessArgs) -> anyhow::Result<Local> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-    let store = EmbeddedStore::open(data_dir.join("state.db"))
-        .await
-        .with_context(|| format!("cannot open {}", data_dir.join("state.db").display()))?;
-    let root = StorageRoot::local(&data_dir.join("warehouse"))?;
-    let aws = local_aws_config().await;
-    Ok(Local {
-        control: Control::new(Arc::new(store)),
-        engine: Engine::new(root, access.policy(data_dir), Some(aws))?,
-    })
-}
-
-/// The AWS configuration of a local run: the standard chain, except that the region comes from the
-/// environment or the profile (else `us-east-1`), never from EC2 instance metadata, which a laptop
-/// does not have and would wait for at every start. Credentials are resolved when first used.
-async fn local_aws_config() -> aws_config::SdkConfig {
-    use aws_config::environment::EnvironmentVariableRegionProvider;
-    use aws_config::meta::region::RegionProviderChain;
-    use aws_config::profile::ProfileFileRegionProvider;
-    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
-        .or_else(ProfileFileRegionProvider::new())
-        .or_else("us-east-1");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
-        .load()
-        .await
-}
-
 async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
     let local = tokio::select! {
-        local = open_local(&args.data_dir, &args.access) => local?,
+        local = platform::open(&args.data_dir, &args.locations, &args.access) => local?,
         _ = parent_gone(args.exit_with_parent) => return Ok(()),
     };
     let id = args.id.unwrap_or_else(|| {
@@ -164,6 +160,7 @@ async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
         heartbeat: Duration::from_millis(args.heartbeat_ms.max(10)),
         poll: Duration::from_millis(args.poll_ms.max(1)),
         memory_budget: args.query_memory_mib.max(1) * 1024 * 1024,
+        queues: args.queues.clone(),
         ..WorkerConfig::new(id)
     };
     let parent = args.exit_with_parent;
@@ -175,7 +172,8 @@ async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
             }
         }
     };
-    Worker::new(local.control, local.engine, config)
+    let control = local.control.with_lease_loss_limit(args.max_lease_losses);
+    Worker::new(control, local.engine, config)
         .run(shutdown)
         .await;
     Ok(())
@@ -211,5 +209,23 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Dev(args) => dev::run(args).await,
         Command::Worker(args) => run_worker(args).await,
+        Command::Token(TokenCommand::Create(args)) => create_token(args).await,
     }
+}
+
+async fn create_token(args: TokenArgs) -> anyhow::Result<()> {
+    let aws = platform::local_aws_config().await;
+    let store = args.locations.store(&args.data_dir, &aws).await?;
+    let control = lakeplane_control::Control::new(store);
+    let token = args
+        .token
+        .unwrap_or_else(|| format!("lp-{}", uuid::Uuid::new_v4().simple()));
+    anyhow::ensure!(!token.trim().is_empty(), "the token must not be empty");
+    control.tokens().add(&token, &args.user).await?;
+    println!("{token}");
+    eprintln!(
+        "Token created for {}. It is shown once; only its SHA-256 hash is stored.",
+        args.user
+    );
+    Ok(())
 }

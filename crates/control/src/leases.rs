@@ -7,10 +7,13 @@
 //! - A lease is renewed by moving only the task run's queue entry ([`Documents::touch`]).
 //! - A task whose worker stopped renewing is due again once its lease has expired by more than the
 //!   tolerated clock skew; whoever finds it (a worker claiming, or the reconciler) files the lost
-//!   attempt and queues the task again, or ends it FAILED after `MAX_LEASE_LOSSES` losses.
+//!   attempt and queues the task again, or ends it FAILED after too many losses
+//!   ([`Leases::with_lease_loss_limit`], `MAX_LEASE_LOSSES` by default).
 //! - A task of a run that is being cancelled, has ended or has run out of time is never started.
 
-use lakeplane_core::run::{Finished, Run, TaskOutput, TaskResult, TaskRun, TaskState};
+use lakeplane_core::run::{
+    Finished, Run, TaskOutput, TaskResult, TaskRun, TaskState, MAX_LEASE_LOSSES,
+};
 use lakeplane_core::{DomainResult, RunId};
 
 use crate::doc::{retry, Documents, Record, Versioned};
@@ -27,11 +30,22 @@ const CLAIM_BATCH: usize = 16;
 pub struct Leases {
     docs: Documents,
     runs: Runs,
+    max_lease_losses: u32,
 }
 
 impl Leases {
     pub(crate) fn new(docs: Documents, runs: Runs) -> Leases {
-        Leases { docs, runs }
+        Leases {
+            docs,
+            runs,
+            max_lease_losses: MAX_LEASE_LOSSES,
+        }
+    }
+
+    /// Ends a task FAILED once it has lost its worker `n` times (at least 1).
+    pub(crate) fn with_lease_loss_limit(mut self, n: u32) -> Leases {
+        self.max_lease_losses = n.max(1);
+        self
     }
 
     /// Claims one due task run from the first of `queues` that has one. Returns `None` when nothing
@@ -82,7 +96,7 @@ impl Leases {
     ) -> ControlResult<Option<Versioned<TaskRun>>> {
         let Versioned { mut doc, version } = found;
         let next_id = RunId(self.docs.next_ids("run", 1).await?);
-        doc.expire(now, next_id)?;
+        doc.expire(now, next_id, self.max_lease_losses)?;
         let version = match self.docs.replace(&doc, version).await {
             Ok(v) => v,
             Err(e) if e.is_conflict() => return Ok(None),

@@ -72,6 +72,14 @@ impl Control {
         }
     }
 
+    /// The same control plane, ending a task FAILED once it has lost its worker `n` times instead
+    /// of the default `MAX_LEASE_LOSSES` (every process that claims or reconciles should agree).
+    pub fn with_lease_loss_limit(mut self, n: u32) -> Control {
+        self.leases = self.leases.with_lease_loss_limit(n);
+        self.reconciler = Reconciler::new(self.runs.clone(), self.leases.clone());
+        self
+    }
+
     pub fn jobs(&self) -> &Jobs {
         &self.jobs
     }

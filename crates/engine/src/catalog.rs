@@ -69,6 +69,10 @@ pub(crate) async fn open(url: &Url) -> Result<Option<DeltaTable>, deltalake::Del
             return Ok(None);
         }
     }
-    let table = DeltaTable::try_from_url(url.clone()).await?;
-    Ok(table.version().map(|_| table))
+    match DeltaTable::try_from_url(url.clone()).await {
+        Ok(table) => Ok(table.version().map(|_| table)),
+        // An object store location (S3) with no log under it yet.
+        Err(deltalake::DeltaTableError::NotATable(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -55,8 +55,9 @@ impl TaskResult {
 pub const MAX_CLOCK_SKEW_MS: i64 = 1_000;
 
 /// How many times a task may lose its worker (its lease expires without a heartbeat) before it ends
-/// FAILED instead of running again: a task that kills every worker it runs on (a query that exhausts
-/// the machine's memory) must not take the fleet down one worker at a time.
+/// FAILED instead of running again, unless the control plane is configured otherwise: a task that
+/// kills every worker it runs on (a query that exhausts the machine's memory) must not take the
+/// fleet down one worker at a time.
 pub const MAX_LEASE_LOSSES: u32 = 3;
 
 /// The longest state message kept, in bytes (longer ones are cut at a character boundary).
@@ -274,9 +275,9 @@ impl TaskRun {
     }
 
     /// Ends the attempt of a worker that stopped renewing its lease: the task is queued again as
-    /// attempt `next_id`, or ends FAILED after [`MAX_LEASE_LOSSES`] losses, or CANCELED if its run
-    /// was being cancelled.
-    pub fn expire(&mut self, now: i64, next_id: RunId) -> DomainResult<()> {
+    /// attempt `next_id`, or ends FAILED after `max_losses` losses (see [`MAX_LEASE_LOSSES`]), or
+    /// CANCELED if its run was being cancelled.
+    pub fn expire(&mut self, now: i64, next_id: RunId, max_losses: u32) -> DomainResult<()> {
         if !self.lease_expired(now) {
             return Err(self.refuse("expire the lease of"));
         }
@@ -288,7 +289,7 @@ impl TaskRun {
         );
         if self.cancel_requested {
             self.end(TaskResult::Canceled, "Run was cancelled".into(), now);
-        } else if self.lease_losses >= MAX_LEASE_LOSSES {
+        } else if self.lease_losses >= max_losses {
             let message = format!(
                 "Task {} lost its worker {} times (each time its lease expired without a \
                  heartbeat) and was not run again. The task itself may be what stops its workers, \
@@ -438,13 +439,14 @@ mod tests {
         t.claim("w1", "tok-1", 0, 1000).unwrap();
         assert_eq!(t.due_at(), Some(1000 + MAX_CLOCK_SKEW_MS));
         assert!(!t.lease_expired(1000), "not before the skew allowance");
-        assert!(t.expire(1000, RunId(9)).is_err());
+        assert!(t.expire(1000, RunId(9), MAX_LEASE_LOSSES).is_err());
         // Same worker name, another claim: not the holder.
         assert!(matches!(
             t.heartbeat("tok-other", 10, 1000),
             Err(DomainError::NotHolder { .. })
         ));
-        t.expire(1000 + MAX_CLOCK_SKEW_MS, RunId(9)).unwrap();
+        t.expire(1000 + MAX_CLOCK_SKEW_MS, RunId(9), MAX_LEASE_LOSSES)
+            .unwrap();
         assert_eq!(
             (t.state, t.run_id, t.attempt_number),
             (TaskState::Queued, RunId(9), 1)
@@ -491,7 +493,8 @@ mod tests {
         for i in 0..MAX_LEASE_LOSSES {
             t.claim("w", &format!("t{i}"), now, 10).unwrap();
             now += 10 + MAX_CLOCK_SKEW_MS;
-            t.expire(now, RunId(10 + u64::from(i))).unwrap();
+            t.expire(now, RunId(10 + u64::from(i)), MAX_LEASE_LOSSES)
+                .unwrap();
         }
         assert_eq!(t.state, TaskState::Terminated(TaskResult::Failed));
         assert!(

@@ -1,0 +1,80 @@
+//! The `lakeplane` binary as users and AWS run it: a worker process on DynamoDB and S3 (moto) fed by
+//! the `jobs` Lambda handler, the chaos test (workers SIGKILLed at random while a job writes Delta
+//! tables), and `lakeplane dev` restarting a worker that died.
+//!
+//! Needs moto (`scripts/test` starts it and exports `AWS_ENDPOINT_URL`) and, for reading tables
+//! back with the Python `deltalake` package, `LAKEPLANE_PYTHON` (the test venv's python).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+mod aws;
+mod chaos;
+mod dev;
+
+use std::process::{Child, Command, Stdio};
+
+/// The `lakeplane` binary built with these tests.
+pub(crate) fn lakeplane() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lakeplane"))
+}
+
+/// A worker process with short leases, so a killed one is replaced within seconds.
+pub(crate) fn worker(args: &[&str], id: &str) -> Child {
+    lakeplane()
+        .args([
+            "worker",
+            "--id",
+            id,
+            "--lease-seconds",
+            "1",
+            "--heartbeat-ms",
+            "200",
+        ])
+        .args(["--poll-ms", "50", "--slots", "2"])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The test venv's python, for the `deltalake` package.
+pub(crate) fn python() -> Command {
+    let python = std::env::var("LAKEPLANE_PYTHON").expect(
+        "LAKEPLANE_PYTHON must name a python with deltalake (scripts/test sets it to the venv's)",
+    );
+    Command::new(python)
+}
+
+/// Makes an S3 bucket on moto (which takes unsigned requests).
+pub(crate) async fn bucket(name: &str) {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("moto: AWS_ENDPOINT_URL");
+    let resp = reqwest::Client::new()
+        .put(format!("{endpoint}/{name}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{:?}", resp.text().await);
+}
+
+/// Rows of a Delta table on moto S3, read by the Python `deltalake` package.
+pub(crate) fn python_count(uri: &str) -> u64 {
+    let script = r#"
+import os, sys
+from deltalake import DeltaTable
+opts = {k: os.environ[k] for k in ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]}
+opts["AWS_ALLOW_HTTP"] = "true"
+print(DeltaTable(sys.argv[1], storage_options=opts).to_pyarrow_table().num_rows, flush=True)
+# pyarrow's S3 client aborts the interpreter at exit ("terminate called without an active
+# exception"); the answer is out, so leave at once.
+os._exit(0)
+"#;
+    let out = python().args(["-c", script, uri]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
