@@ -123,13 +123,22 @@ impl Leases {
         if doc.state != TaskState::Queued || doc.queued_at.is_some_and(|q| q > now) {
             return Ok(None);
         }
-        let run: Run = self.docs.read(&doc.parent_run_id).await?;
+        // One conditional write checks the run still accepts work and marks it started; another
+        // worker may have run the task and ended the run since the queue was read.
+        let (run, _) = self
+            .docs
+            .update(&doc.parent_run_id, |run: &mut Run| {
+                match run.accepts_work(now) {
+                    true => Ok(run.start()?),
+                    false => Ok(false),
+                }
+            })
+            .await?;
         if !run.accepts_work(now) {
             // Cancelled, ended or out of time: the run's advance skips the task.
             self.runs.advance(run.run_id).await?;
             return Ok(None);
         }
-        let run = self.runs.mark_started(run.run_id).await?;
         let token = uuid::Uuid::new_v4().to_string();
         doc.claim(worker, &token, now, lease_ms)?;
         let version = match self.docs.replace(&doc, version).await {

@@ -332,12 +332,4 @@ impl Runs {
             next_page_token: page.next_page_token,
         })
     }
-
-    /// `Pending → Running` when a task of the run starts; returns the run.
-    pub(crate) async fn mark_started(&self, id: RunId) -> ControlResult<Run> {
-        self.docs
-            .update(&id, |run: &mut Run| Ok(run.start()?))
-            .await
-            .map(|(run, _)| run)
-    }
 }

@@ -61,6 +61,28 @@ impl Tokens {
         .await
     }
 
+    /// Makes sure the token whose SHA-256 hash (hex) is `hash` authenticates `user_name`: how a
+    /// deployment receives its first admin token without the token itself ever being stored or
+    /// passed in clear (a SAM parameter holds the hash). Leaves an existing entry as it is.
+    pub async fn ensure_hashed(&self, hash: &str, user_name: &str) -> ControlResult<()> {
+        let hash = hash.trim().to_ascii_lowercase();
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ControlError::InvalidParameter(
+                "a token hash is 64 hexadecimal characters (sha256sum of the token)".into(),
+            ));
+        }
+        let record = Token {
+            token_hash: hash,
+            principal: Principal {
+                user_name: user_name.to_string(),
+            },
+        };
+        match self.docs.create(&record).await {
+            Ok(()) | Err(ControlError::AlreadyExists { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The principal a token belongs to, or `None` for an unknown token.
     pub async fn authenticate(&self, token: &str) -> ControlResult<Option<Principal>> {
         Ok(self

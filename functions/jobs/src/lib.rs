@@ -15,6 +15,9 @@ pub struct Config {
     pub table: String,
     /// `LAKEPLANE_WORKSPACE_ID`: returned by `/.well-known/databricks-config`.
     pub workspace_id: Option<String>,
+    /// `LAKEPLANE_ADMIN_TOKEN_SHA256`: the SHA-256 (hex) of the deployment's first admin token,
+    /// from the `AdminTokenSha256` SAM parameter; stored at cold start if absent.
+    pub admin_token_sha256: Option<String>,
 }
 
 impl Config {
@@ -30,6 +33,8 @@ impl Config {
         Ok(Config {
             table,
             workspace_id: get("LAKEPLANE_WORKSPACE_ID").filter(|w| !w.trim().is_empty()),
+            admin_token_sha256: get("LAKEPLANE_ADMIN_TOKEN_SHA256")
+                .filter(|w| !w.trim().is_empty()),
         })
     }
 }
@@ -41,6 +46,21 @@ pub fn app(control: Control, config: &Config) -> axum::Router {
         shell = shell.workspace_id(w.clone());
     }
     shell.into_router()
+}
+
+/// The user the SAM-provided admin token authenticates.
+pub const ADMIN_USER: &str = "admin";
+
+/// Cold-start bootstrap: stores the admin token's hash if the stack was given one.
+pub async fn bootstrap(control: &Control, config: &Config) -> Result<(), String> {
+    if let Some(hash) = &config.admin_token_sha256 {
+        control
+            .tokens()
+            .ensure_hashed(hash, ADMIN_USER)
+            .await
+            .map_err(|e| format!("cannot store the admin token (AdminTokenSha256): {e}"))?;
+    }
+    Ok(())
 }
 
 /// The DynamoDB-backed control plane, over the binary's one AWS configuration.

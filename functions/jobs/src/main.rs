@@ -1,4 +1,4 @@
-use lakeplane_fn_jobs::{app, control, Config};
+use lakeplane_fn_jobs::{app, bootstrap, control, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -6,5 +6,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = Config::from_env().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let control = control(&aws, &config);
+    bootstrap(&control, &config)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     lakeplane_http::lambda::run(app(control, &config)).await
 }

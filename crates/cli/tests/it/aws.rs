@@ -116,6 +116,7 @@ async fn a_job_run_through_the_lambda_handler_is_executed_by_a_worker_on_dynamod
     })
     .await;
     w.kill().unwrap();
+    w.wait().unwrap();
     assert_eq!(done["state"]["result_state"], "SUCCESS", "{done}");
     assert_eq!(done["tasks"].as_array().unwrap().len(), 2);
     assert_eq!(

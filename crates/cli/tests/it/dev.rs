@@ -27,33 +27,7 @@ fn children(pid: u32) -> Vec<u32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dev_restarts_a_worker_that_died() {
     let dir = tempfile::tempdir().unwrap();
-    let mut dev = crate::lakeplane()
-        .args([
-            "dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--workers",
-            "1",
-            "--lease-seconds",
-            "1",
-        ])
-        .args(["--reconcile-ms", "200", "--token", "t"])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(dev.stdout.take().unwrap());
-    let mut line = String::new();
-    let url = loop {
-        line.clear();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "dev exited");
-        if let Some(u) = line.trim().strip_prefix("lakeplane is running at ") {
-            break u.to_string();
-        }
-    };
+    let (mut dev, url) = start_dev(dir.path(), 1, Stdio::piped());
     let stderr = dev.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
@@ -120,4 +94,126 @@ async fn dev_restarts_a_worker_that_died() {
     assert_eq!(state, "SUCCESS");
     let _ = dev.kill();
     let _ = dev.wait();
+}
+
+/// Starts `lakeplane dev` on `dir` with `workers` and returns it with its API's URL. Its stdout
+/// is drained for as long as it runs (a closed pipe would fail its next print).
+#[allow(clippy::zombie_processes)] // the caller waits for the child it gets back
+fn start_dev(
+    dir: &std::path::Path,
+    workers: usize,
+    stderr: Stdio,
+) -> (std::process::Child, String) {
+    let mut dev = crate::lakeplane()
+        .args(["dev", "--listen", "127.0.0.1:0", "--lease-seconds", "1"])
+        .args(["--workers", &workers.to_string()])
+        .args(["--reconcile-ms", "200", "--token", "t"])
+        .arg("--data-dir")
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(dev.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            let status = dev.wait();
+            panic!("dev exited: {status:?}");
+        }
+        if let Some(u) = line.trim().strip_prefix("lakeplane is running at ") {
+            let url = u.to_string();
+            std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+            return (dev, url);
+        }
+    }
+}
+
+/// `lakeplane dev` itself SIGKILLed while runs are going: once it is started again on the same data
+/// directory, every run ends, and every table holds its rows once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_survive_sigkills_of_dev_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut runs = Vec::new();
+    let (mut dev, url) = start_dev(dir.path(), 2, Stdio::null());
+    for i in 0..6 {
+        let sql = dir.path().join(format!("t{i}.sql"));
+        std::fs::write(
+            &sql,
+            format!(
+                "CREATE TABLE IF NOT EXISTS d{i} (v BIGINT); \
+                 INSERT INTO d{i} SELECT a.value FROM range(0, 500) a CROSS JOIN range(0, 4000) b \
+                 GROUP BY a.value HAVING count(*) = 4000"
+            ),
+        )
+        .unwrap();
+        let v: serde_json::Value = client
+            .post(format!("{url}/api/2.2/jobs/runs/submit"))
+            .bearer_auth("t")
+            .json(&serde_json::json!({"tasks": [{"task_key": "t", "sql_task": {"file": {"path": sql}}}]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        runs.push(v["run_id"].as_u64().unwrap());
+    }
+    // Two SIGKILLs of dev mid-way, each followed by a restart on the same data directory.
+    let mut url = url;
+    for pause in [700, 500] {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        dev.kill().unwrap();
+        dev.wait().unwrap();
+        (dev, url) = start_dev(dir.path(), 2, Stdio::null());
+    }
+    for run in &runs {
+        let get = format!("{url}/api/2.2/jobs/runs/get?run_id={run}");
+        let result =
+            lakeplane_testing::eventually("the run's end", Duration::from_secs(90), || async {
+                let v: serde_json::Value = client
+                    .get(&get)
+                    .bearer_auth("t")
+                    .send()
+                    .await
+                    .ok()?
+                    .json()
+                    .await
+                    .ok()?;
+                (v["state"]["life_cycle_state"] == "TERMINATED")
+                    .then(|| v["state"]["result_state"].clone())
+            })
+            .await;
+        assert_eq!(result, "SUCCESS", "run {run}");
+    }
+    let _ = dev.kill();
+    let _ = dev.wait();
+    // Read the tables with a fresh engine over the same warehouse.
+    let engine = lakeplane_engine::Engine::new(
+        lakeplane_engine::storage::StorageRoot::local(&dir.path().join("warehouse")).unwrap(),
+        lakeplane_engine::access::AccessPolicy::local([dir.path().to_path_buf()]),
+        None,
+    )
+    .unwrap();
+    for i in 0..6 {
+        let out = engine
+            .execute(
+                &lakeplane_engine::ExecContext::new("t"),
+                &format!("SELECT count(*) FROM d{i}"),
+            )
+            .await
+            .unwrap();
+        let batches = out.collect().await.unwrap();
+        let n = lakeplane_engine::arrow::util::display::ArrayFormatter::try_new(
+            batches[0].column(0).as_ref(),
+            &Default::default(),
+        )
+        .unwrap()
+        .value(0)
+        .to_string();
+        assert_eq!(n, "500", "table d{i}");
+    }
 }

@@ -72,7 +72,9 @@ pub const MAX_ATTEMPTS_KEPT: usize = 20;
 /// A worker's hold on a running task, made fresh by each claim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
-    /// Unique to this claim: every write the holder makes is fenced by it.
+    /// Unique to this claim: every write the holder makes is fenced by it. (Empty in leases stored
+    /// before claims had tokens; no worker holds such a token, so they can only expire.)
+    #[serde(default)]
     pub token: String,
     /// The worker, for logs and `runs/get`.
     pub owner: String,

@@ -457,3 +457,32 @@ fn version_refused(key: &Key, old: Option<&Attrs>, expected: u64) -> StoreError 
         None => StoreError::not_found(key),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
+        codes
+            .iter()
+            .map(|c| CancellationReason::builder().code(*c).build())
+            .collect()
+    }
+
+    #[test]
+    fn a_transaction_cancelled_for_throttling_is_throttled_not_a_conflict() {
+        let items = vec![Item::new(Key::new("RUN#1", "RUN"), "{}")];
+        assert!(matches!(
+            cancelled(&items, &reasons(&["None", "ThrottlingError"])),
+            StoreError::Throttled { .. }
+        ));
+        assert!(matches!(
+            cancelled(&items, &reasons(&["ConditionalCheckFailed"])),
+            StoreError::AlreadyExists { .. }
+        ));
+        assert!(matches!(
+            cancelled(&items, &reasons(&["TransactionConflict"])),
+            StoreError::Conflict { .. }
+        ));
+    }
+}

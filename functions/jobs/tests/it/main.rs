@@ -115,3 +115,40 @@ fn configuration_is_checked_at_cold_start() {
     let err = Config::from_lookup(|_| None).unwrap_err();
     assert!(err.contains("LAKEPLANE_TABLE"));
 }
+
+/// A stack deployed with `AdminTokenSha256` stores that hash at cold start: the token it hashes
+/// then authenticates as `admin`, and the token itself was never passed or stored.
+#[tokio::test]
+async fn the_admin_token_hash_from_the_stack_is_stored_at_cold_start() {
+    let aws = lakeplane_testing::aws_config().await;
+    let table = lakeplane_testing::unique("fn-jobs-admin");
+    lakeplane_store::dynamodb::DynamoStore::new(&aws, table.clone())
+        .create_table()
+        .await
+        .unwrap();
+    let hash = lakeplane_control::tokens::hash_token("s3cret-admin");
+    let config = Config::from_lookup(|k| match k {
+        "LAKEPLANE_TABLE" => Some(table.clone()),
+        "LAKEPLANE_ADMIN_TOKEN_SHA256" => Some(hash.clone()),
+        _ => None,
+    })
+    .unwrap();
+    let control = control(&aws, &config);
+    lakeplane_fn_jobs::bootstrap(&control, &config)
+        .await
+        .unwrap();
+    lakeplane_fn_jobs::bootstrap(&control, &config)
+        .await
+        .unwrap(); // a second cold start
+    let who = control.tokens().authenticate("s3cret-admin").await.unwrap();
+    assert_eq!(who.unwrap().user_name, lakeplane_fn_jobs::ADMIN_USER);
+
+    let bad = Config {
+        admin_token_sha256: Some("not-a-hash".into()),
+        ..config
+    };
+    let err = lakeplane_fn_jobs::bootstrap(&control, &bad)
+        .await
+        .unwrap_err();
+    assert!(err.contains("64 hexadecimal"), "{err}");
+}

@@ -1,0 +1,16 @@
+use lakeplane_fn_scheduler::{control, handle, Config};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let control = control(&aws, &config);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let (control, config) = (&control, &config);
+        async move { handle(control, config, &event.payload).await }
+    }))
+    .await
+}
