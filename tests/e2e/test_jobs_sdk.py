@@ -210,10 +210,16 @@ def test_killed_worker_does_not_lose_the_run():
             second.terminate()
             second.wait()
         assert run.state.result_state == jobs.RunResultState.SUCCESS, run.state.state_message
-        task = run.tasks[0]
-        assert task.end_time - task.start_time >= 2000, "the task ended after the first lease expired"
+        # Both attempts are in runs/get: the lost one, then the rescuer's, each with its own run id.
+        lost, rescued = run.tasks
+        assert (lost.attempt_number, rescued.attempt_number) == (0, 1)
+        assert lost.run_id != rescued.run_id
+        assert lost.state.result_state == jobs.RunResultState.FAILED
+        assert "stopped renewing its lease" in lost.state.state_message
+        assert rescued.state.result_state == jobs.RunResultState.SUCCESS
+        assert rescued.start_time - lost.start_time >= 2000, "the rescue began after the lease expired"
         logs = "".join(f.read_text() for f in p.data_dir.glob("worker-*.log"))
-        assert "previous worker's lease expired" in logs
+        assert "stopped renewing its lease" in logs
         assert table(p, "crash.result").to_pyarrow_table().to_pylist() == [{"n": 30_000_000}]
     finally:
         p.close()
