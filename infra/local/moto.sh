@@ -20,5 +20,8 @@ sys.exit("moto did not start")
 PY
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
     AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ALLOW_HTTP=true AWS_EC2_METADATA_DISABLED=true
+  # moto loads each service's backend on its first request, which can outlast a client's timeout on
+  # a busy machine: load the ones the tests use now.
+  "$venv/bin/python" -c 'import boto3; boto3.client("dynamodb").list_tables(); boto3.client("s3").list_buckets()'
   echo "moto on $AWS_ENDPOINT_URL"
 }

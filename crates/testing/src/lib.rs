@@ -62,7 +62,10 @@ pub async fn embedded_store() -> Arc<dyn StateStore> {
 /// A fresh DynamoDB table on moto, with the adapter over it.
 pub async fn dynamo_table() -> DynamoStore {
     let store = DynamoStore::new(&aws_config().await, unique("lakeplane"));
-    store.create_table().await.unwrap();
+    if let Err(e) = store.create_table().await {
+        let source = std::error::Error::source(&e).map(|s| format!("{s:?}"));
+        panic!("cannot create table {} on moto: {e} ({source:?})", store.table());
+    }
     store
 }
 

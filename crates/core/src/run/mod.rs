@@ -9,7 +9,9 @@
 //! These are lakeplane's states, stored as they are here; the API maps them to Databricks' wire
 //! names (`life_cycle_state`, `result_state`, `status`) in one place of its own.
 
+mod lease;
 mod plan;
+mod record;
 mod task_run;
 
 use std::collections::BTreeMap;
@@ -19,11 +21,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{JobId, RunId};
 
+pub use lease::{Lease, MAX_CLOCK_SKEW_MS, MAX_LEASE_LOSSES};
 pub use plan::{plan, Plan};
-pub use task_run::{
-    bound_message, Attempt, Finished, Lease, TaskOutput, TaskResult, TaskRun, TaskState,
-    MAX_ATTEMPTS_KEPT, MAX_CLOCK_SKEW_MS, MAX_LEASE_LOSSES, MAX_MESSAGE_BYTES, MAX_SAMPLE_BYTES,
+pub use record::{
+    bound_message, Attempt, TaskOutput, MAX_ATTEMPTS_KEPT, MAX_MESSAGE_BYTES, MAX_SAMPLE_BYTES,
 };
+pub use task_run::{Finished, TaskResult, TaskRun, TaskState};
 
 /// How the run was created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

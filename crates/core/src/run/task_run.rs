@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lease::{Lease, MAX_CLOCK_SKEW_MS};
+use super::record::{bound_message, Attempt, TaskOutput, MAX_ATTEMPTS_KEPT};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{RunId, TaskKey};
 use crate::job::Task;
@@ -46,83 +48,6 @@ impl TaskResult {
             TaskResult::Failed | TaskResult::TimedOut | TaskResult::UpstreamFailed
         )
     }
-}
-
-/// How much later than a lease's expiry (by the holder's clock) another host may take the task over.
-/// Safe while hosts' clocks differ by less than this: the holder stops by its own deadline, which is
-/// at or before `expires_at` on its clock, so at or before `expires_at + MAX_CLOCK_SKEW_MS` on any
-/// other host's. NTP-synchronised hosts (Amazon Time Sync) stay within milliseconds.
-pub const MAX_CLOCK_SKEW_MS: i64 = 1_000;
-
-/// How many times a task may lose its worker (its lease expires without a heartbeat) before it ends
-/// FAILED instead of running again, unless the control plane is configured otherwise: a task that
-/// kills every worker it runs on (a query that exhausts the machine's memory) must not take the
-/// fleet down one worker at a time.
-pub const MAX_LEASE_LOSSES: u32 = 3;
-
-/// The longest state message kept, in bytes (longer ones are cut at a character boundary).
-pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
-
-/// The most bytes of sample rows kept with an output (a DynamoDB item holds at most 400 KiB).
-pub const MAX_SAMPLE_BYTES: usize = 64 * 1024;
-
-/// How many earlier attempts a task run keeps (the newest); `max_retries = -1` could grow without end.
-pub const MAX_ATTEMPTS_KEPT: usize = 20;
-
-/// A worker's hold on a running task, made fresh by each claim.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lease {
-    /// Unique to this claim: every write the holder makes is fenced by it. (Empty in leases stored
-    /// before claims had tokens; no worker holds such a token, so they can only expire.)
-    #[serde(default)]
-    pub token: String,
-    /// The worker, for logs and `runs/get`.
-    pub owner: String,
-    /// Epoch milliseconds, by the holder's clock, after which it no longer counts on the lease.
-    pub expires_at: i64,
-}
-
-/// What a finished task leaves behind for `runs/get-output`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TaskOutput {
-    /// How many statements ran.
-    pub statements: usize,
-    /// Rows written or returned by the last statement.
-    pub rows: u64,
-    /// The first rows of the last statement's result, as JSON objects, when it returned rows.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sample: Vec<serde_json::Value>,
-    /// Whether rows were dropped from `sample` to keep it under [`MAX_SAMPLE_BYTES`].
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub truncated: bool,
-}
-
-impl TaskOutput {
-    /// Drops sample rows from the end until the sample fits in [`MAX_SAMPLE_BYTES`].
-    fn bound(&mut self) {
-        let mut size: usize = self.sample.iter().map(|r| r.to_string().len() + 1).sum();
-        while size > MAX_SAMPLE_BYTES {
-            match self.sample.pop() {
-                Some(row) => size -= row.to_string().len() + 1,
-                None => break,
-            }
-            self.truncated = true;
-        }
-    }
-}
-
-/// An earlier attempt of a task run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Attempt {
-    /// The attempt's own run id.
-    pub run_id: RunId,
-    pub attempt_number: u32,
-    pub result: TaskResult,
-    #[serde(default)]
-    pub state_message: String,
-    #[serde(default)]
-    pub start_time: Option<i64>,
-    pub end_time: i64,
 }
 
 /// One task's run within a run.
@@ -176,19 +101,6 @@ pub enum Finished {
     Retrying,
     /// This claim had recorded its end already (a retried write); nothing changed.
     AlreadyRecorded,
-}
-
-/// Cuts `message` to [`MAX_MESSAGE_BYTES`] at a character boundary, saying so.
-pub fn bound_message(mut message: String) -> String {
-    if message.len() > MAX_MESSAGE_BYTES {
-        let mut end = MAX_MESSAGE_BYTES - 16;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-        message.push_str(" … (truncated)");
-    }
-    message
 }
 
 impl TaskRun {
@@ -423,149 +335,5 @@ impl TaskRun {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn task(extra: serde_json::Value) -> TaskRun {
-        let mut v = json!({"task_key": "a", "sql_task": {"file": {"path": "/q.sql"}}});
-        v.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        TaskRun::new(RunId(2), RunId(1), serde_json::from_value(v).unwrap(), 0)
-    }
-
-    #[test]
-    fn a_lease_is_held_by_its_claim_token_and_taken_over_after_skew() {
-        let t = &mut task(json!({}));
-        t.claim("w1", "tok-1", 0, 1000).unwrap();
-        assert_eq!(t.due_at(), Some(1000 + MAX_CLOCK_SKEW_MS));
-        assert!(!t.lease_expired(1000), "not before the skew allowance");
-        assert!(t.expire(1000, RunId(9), MAX_LEASE_LOSSES).is_err());
-        // Same worker name, another claim: not the holder.
-        assert!(matches!(
-            t.heartbeat("tok-other", 10, 1000),
-            Err(DomainError::NotHolder { .. })
-        ));
-        t.expire(1000 + MAX_CLOCK_SKEW_MS, RunId(9), MAX_LEASE_LOSSES)
-            .unwrap();
-        assert_eq!(
-            (t.state, t.run_id, t.attempt_number),
-            (TaskState::Queued, RunId(9), 1)
-        );
-        assert_eq!(t.attempts.len(), 1);
-        assert_eq!(t.attempts[0].run_id, RunId(2));
-        assert!(t
-            .finish(
-                "tok-1",
-                5000,
-                TaskResult::Success,
-                String::new(),
-                None,
-                None
-            )
-            .is_err());
-        t.claim("w1", "tok-2", 5000, 1000).unwrap();
-        let done = t.finish(
-            "tok-2",
-            5001,
-            TaskResult::Success,
-            String::new(),
-            None,
-            None,
-        );
-        assert_eq!(done.unwrap(), Finished::Ended(TaskResult::Success));
-        // The same completion again (its reply was lost) is recognised, not refused.
-        let again = t.finish(
-            "tok-2",
-            5002,
-            TaskResult::Success,
-            String::new(),
-            None,
-            None,
-        );
-        assert_eq!(again.unwrap(), Finished::AlreadyRecorded);
-        assert_eq!(t.due_at(), None);
-    }
-
-    #[test]
-    fn a_task_that_keeps_losing_its_worker_ends_failed() {
-        let t = &mut task(json!({"max_retries": 5}));
-        let mut now = 0;
-        for i in 0..MAX_LEASE_LOSSES {
-            t.claim("w", &format!("t{i}"), now, 10).unwrap();
-            now += 10 + MAX_CLOCK_SKEW_MS;
-            t.expire(now, RunId(10 + u64::from(i)), MAX_LEASE_LOSSES)
-                .unwrap();
-        }
-        assert_eq!(t.state, TaskState::Terminated(TaskResult::Failed));
-        assert!(
-            t.state_message.contains("lost its worker 3 times"),
-            "{}",
-            t.state_message
-        );
-    }
-
-    #[test]
-    fn failures_retry_after_the_interval_up_to_max_retries() {
-        let t = &mut task(json!({"max_retries": 1, "min_retry_interval_millis": 500}));
-        t.claim("w", "a", 0, 1000).unwrap();
-        let r = t.finish(
-            "a",
-            10,
-            TaskResult::Failed,
-            "boom".into(),
-            None,
-            Some(RunId(7)),
-        );
-        assert_eq!(r.unwrap(), Finished::Retrying);
-        assert_eq!(
-            (t.attempt_number, t.run_id, t.due_at()),
-            (1, RunId(7), Some(510))
-        );
-        assert!(
-            t.claim("w", "b", 509, 1000).is_err(),
-            "not before the interval"
-        );
-        t.claim("w", "b", 510, 1000).unwrap();
-        let r = t.finish(
-            "b",
-            600,
-            TaskResult::Failed,
-            "boom".into(),
-            None,
-            Some(RunId(8)),
-        );
-        assert_eq!(r.unwrap(), Finished::Ended(TaskResult::Failed));
-        assert_eq!(t.attempts[0].state_message, "boom");
-    }
-
-    #[test]
-    fn records_are_bounded() {
-        let t = &mut task(json!({}));
-        t.claim("w", "a", 0, 1000).unwrap();
-        let rows = (0..10_000)
-            .map(|i| json!({"i": i, "pad": "x".repeat(20)}))
-            .collect();
-        let out = TaskOutput {
-            statements: 1,
-            rows: 10_000,
-            sample: rows,
-            truncated: false,
-        };
-        t.finish(
-            "a",
-            1,
-            TaskResult::Failed,
-            "é".repeat(10_000),
-            Some(out),
-            None,
-        )
-        .unwrap();
-        assert!(t.state_message.len() <= MAX_MESSAGE_BYTES);
-        let out = t.output.as_ref().unwrap();
-        assert!(
-            out.truncated && serde_json::to_string(&out.sample).unwrap().len() <= MAX_SAMPLE_BYTES
-        );
-    }
-}
+#[path = "task_run_tests.rs"]
+mod tests;

@@ -21,6 +21,7 @@
 //! is `Throttled`, anything else `Unavailable`. No SDK type crosses the port.
 
 mod attrs;
+mod conditions;
 mod meter;
 mod reads;
 mod table;
@@ -35,7 +36,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    CancellationReason, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -44,10 +45,8 @@ use crate::{
     check_transaction, clamp_limit, page_of, Cursor, Index, Item, Key, Page, QueueEntry,
     StateStore, StoreError, StoreResult,
 };
-use attrs::{
-    from_attrs, get_n, key_attrs, n, queue_attrs, sdk_err, service_err, to_attrs, Attrs,
-    THROTTLING_REASONS,
-};
+use attrs::{from_attrs, get_n, key_attrs, n, queue_attrs, sdk_err, service_err, to_attrs, Attrs};
+use conditions::{cancelled, version_refused};
 pub use meter::WriteMeter;
 
 /// Shard partitions per queue and per collection listing, unless set otherwise
@@ -117,29 +116,6 @@ impl DynamoStore {
 
     fn old_image(&self) -> Option<ReturnValue> {
         self.meter.as_ref().map(|_| ReturnValue::AllOld)
-    }
-}
-
-/// The port's error for a cancelled transaction: throttling if any item was throttled, else the
-/// first failed condition, else a conflict with another transaction (which the caller retries).
-fn cancelled(items: &[Item], reasons: &[CancellationReason]) -> StoreError {
-    let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
-    if codes.iter().any(|c| THROTTLING_REASONS.contains(c)) {
-        return StoreError::Throttled {
-            source: format!("transaction cancelled: {codes:?}").into(),
-        };
-    }
-    match reasons
-        .iter()
-        .position(|r| r.code() == Some("ConditionalCheckFailed"))
-    {
-        Some(i) => StoreError::already_exists(
-            items
-                .get(i)
-                .map(|it| it.key.to_string())
-                .unwrap_or_default(),
-        ),
-        None => StoreError::conflict("a transaction", format!("cancelled: {codes:?}")),
     }
 }
 
@@ -338,28 +314,7 @@ impl StateStore for DynamoStore {
     }
 
     async fn query_partition(&self, pk: &str) -> StoreResult<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start: Option<Attrs> = None;
-        loop {
-            let resp = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression(format!("{PK} = :pk"))
-                .expression_attribute_values(":pk", attrs::s(pk))
-                .set_exclusive_start_key(start.take())
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(sdk_err)?;
-            for a in resp.items() {
-                items.push(from_attrs(a)?);
-            }
-            match resp.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(items),
-            }
-        }
+        self.partition_items(pk).await
     }
 
     async fn list(
@@ -440,49 +395,5 @@ impl StateStore for DynamoStore {
             .as_ref()
             .and_then(|a| get_n(a, COUNTER))
             .ok_or_else(|| StoreError::unavailable(format!("counter {counter} returned no value")))
-    }
-}
-
-/// The error for a write whose version condition failed: `NotFound` when the item is gone,
-/// `Conflict` naming the version it is at otherwise.
-fn version_refused(key: &Key, old: Option<&Attrs>, expected: u64) -> StoreError {
-    match old {
-        Some(old) => StoreError::conflict(
-            key,
-            format!(
-                "it is at version {}, not {expected}",
-                get_n::<u64>(old, VERSION).unwrap_or(0)
-            ),
-        ),
-        None => StoreError::not_found(key),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
-        codes
-            .iter()
-            .map(|c| CancellationReason::builder().code(*c).build())
-            .collect()
-    }
-
-    #[test]
-    fn a_transaction_cancelled_for_throttling_is_throttled_not_a_conflict() {
-        let items = vec![Item::new(Key::new("RUN#1", "RUN"), "{}")];
-        assert!(matches!(
-            cancelled(&items, &reasons(&["None", "ThrottlingError"])),
-            StoreError::Throttled { .. }
-        ));
-        assert!(matches!(
-            cancelled(&items, &reasons(&["ConditionalCheckFailed"])),
-            StoreError::AlreadyExists { .. }
-        ));
-        assert!(matches!(
-            cancelled(&items, &reasons(&["TransactionConflict"])),
-            StoreError::Conflict { .. }
-        ));
     }
 }

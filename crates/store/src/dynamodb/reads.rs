@@ -23,6 +23,32 @@ pub(super) struct IndexKey {
 }
 
 impl DynamoStore {
+    /// Every item of a table partition, in sort-key order, read consistently.
+    pub(super) async fn partition_items(&self, pk: &str) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start: Option<Attrs> = None;
+        loop {
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(format!("{PK} = :pk"))
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start.take())
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(sdk_err)?;
+            for a in resp.items() {
+                items.push(from_attrs(a)?);
+            }
+            match resp.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     /// Keys from one index partition, in index order, following `LastEvaluatedKey` until `want`.
     pub(super) async fn index_keys(
         &self,

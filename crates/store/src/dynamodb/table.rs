@@ -6,14 +6,17 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 
+use aws_sdk_dynamodb::error::SdkError;
+
 use super::attrs::sdk_err;
 use super::DynamoStore;
 use crate::schema::*;
 use crate::{StoreError, StoreResult};
 
 impl DynamoStore {
-    /// Creates the table with its indexes (on-demand billing). For tests and `lakeplane dev` against
-    /// DynamoDB; a deployed stack gets the same table from `template.yaml`.
+    /// Creates the table with its indexes (on-demand billing), unless a table of that name exists.
+    /// For tests and local runs against DynamoDB; a deployed stack gets the same table from
+    /// `template.yaml`.
     pub async fn create_table(&self) -> StoreResult<()> {
         let attr = |name: &str, t: ScalarAttributeType| {
             AttributeDefinition::builder()
@@ -40,7 +43,8 @@ impl DynamoStore {
             }
             b.build().map_err(|e| StoreError::Invalid(e.to_string()))
         };
-        self.client
+        let created = self
+            .client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
@@ -83,8 +87,13 @@ impl DynamoStore {
             )?)
             .global_secondary_indexes(gsi(ALIAS_INDEX, ALIAS, None, ProjectionType::KeysOnly)?)
             .send()
-            .await
-            .map_err(sdk_err)?;
-        Ok(())
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            // An earlier attempt of this call timed out after the table was made, and the SDK
+            // retried it.
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => Ok(()),
+            Err(e) => Err(sdk_err(e)),
+        }
     }
 }

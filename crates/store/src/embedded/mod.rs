@@ -11,64 +11,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+mod rows;
+mod schema;
+
+use rows::{check_version, read_item, sql_err, stored_version, write_item, COLUMNS};
+use schema::migrate;
+
 use crate::{
-    check_transaction, clamp_limit, page_of, Cursor, Index, IndexEntry, Item, Key, Page,
-    QueueEntry, StateStore, StoreError, StoreResult,
+    check_transaction, clamp_limit, page_of, Cursor, Index, Item, Key, Page, QueueEntry,
+    StateStore, StoreError, StoreResult,
 };
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS items (
-    pk TEXT NOT NULL,
-    sk TEXT NOT NULL,
-    ver INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    c_pk TEXT, c_sk TEXT,
-    p_pk TEXT, p_sk TEXT,
-    due_at INTEGER,
-    alias TEXT UNIQUE,
-    PRIMARY KEY (pk, sk)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS items_collection ON items (c_pk, c_sk, pk, sk) WHERE c_pk IS NOT NULL;
-CREATE INDEX IF NOT EXISTS items_parent ON items (p_pk, p_sk, pk, sk) WHERE p_pk IS NOT NULL;
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
-";
-
-/// Columns added after the first release, with what fills them in an existing file.
-const MIGRATIONS: &[(&str, &str)] = &[
-    ("s_pk", "ALTER TABLE items ADD COLUMN s_pk TEXT"),
-    ("s_sk", "ALTER TABLE items ADD COLUMN s_sk TEXT"),
-    (
-        "queue",
-        "ALTER TABLE items ADD COLUMN queue TEXT; \
-         UPDATE items SET queue = 'default' WHERE due_at IS NOT NULL;",
-    ),
-];
-
-const INDEXES: &str = "
-DROP INDEX IF EXISTS items_due;
-CREATE INDEX IF NOT EXISTS items_status ON items (s_pk, s_sk, pk, sk) WHERE s_pk IS NOT NULL;
-CREATE INDEX IF NOT EXISTS items_queue ON items (queue, due_at) WHERE queue IS NOT NULL;
-";
-
-const COLUMNS: &str = "pk, sk, ver, body, c_pk, c_sk, p_pk, p_sk, s_pk, s_sk, queue, due_at, alias";
-
-/// Creates the schema, or brings an older file up to it, under the write lock (several processes
-/// may open one file at once).
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let conn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    conn.execute_batch(SCHEMA)?;
-    let columns: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info('items')")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (column, sql) in MIGRATIONS {
-        if !columns.iter().any(|c| c == column) {
-            conn.execute_batch(sql)?;
-        }
-    }
-    conn.execute_batch(INDEXES)?;
-    conn.commit()
-}
 
 /// State in a SQLite file.
 #[derive(Clone)]
@@ -85,95 +37,6 @@ impl std::fmt::Debug for EmbeddedStore {
         f.debug_struct("EmbeddedStore")
             .field("path", &self.path)
             .finish()
-    }
-}
-
-fn sql_err(e: rusqlite::Error) -> StoreError {
-    match &e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if matches!(
-                f.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) =>
-        {
-            StoreError::Throttled { source: e.into() }
-        }
-        _ => StoreError::unavailable(e),
-    }
-}
-
-fn read_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
-    let entry = |p: Option<String>, s: Option<String>| match (p, s) {
-        (Some(p), Some(s)) => Some(IndexEntry::new(p, s)),
-        _ => None,
-    };
-    Ok(Item {
-        key: Key::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
-        version: row.get::<_, i64>(2)?.max(0) as u64,
-        body: row.get(3)?,
-        collection: entry(row.get(4)?, row.get(5)?),
-        parent: entry(row.get(6)?, row.get(7)?),
-        status: entry(row.get(8)?, row.get(9)?),
-        queue: match (row.get::<_, Option<String>>(10)?, row.get(11)?) {
-            (Some(name), Some(due_at)) => Some(QueueEntry { name, due_at }),
-            _ => None,
-        },
-        alias: row.get(12)?,
-    })
-}
-
-fn write_item(
-    conn: &Connection,
-    item: &Item,
-    version: u64,
-    insert: bool,
-) -> rusqlite::Result<usize> {
-    let sql = if insert {
-        "INSERT INTO items (pk, sk, ver, body, c_pk, c_sk, p_pk, p_sk, s_pk, s_sk, queue, due_at, \
-         alias) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-    } else {
-        "UPDATE items SET ver = ?3, body = ?4, c_pk = ?5, c_sk = ?6, p_pk = ?7, p_sk = ?8, \
-         s_pk = ?9, s_sk = ?10, queue = ?11, due_at = ?12, alias = ?13 WHERE pk = ?1 AND sk = ?2"
-    };
-    conn.execute(
-        sql,
-        params![
-            item.key.pk,
-            item.key.sk,
-            version as i64,
-            item.body,
-            item.collection.as_ref().map(|e| &e.partition),
-            item.collection.as_ref().map(|e| &e.sort),
-            item.parent.as_ref().map(|e| &e.partition),
-            item.parent.as_ref().map(|e| &e.sort),
-            item.status.as_ref().map(|e| &e.partition),
-            item.status.as_ref().map(|e| &e.sort),
-            item.queue.as_ref().map(|q| &q.name),
-            item.queue.as_ref().map(|q| q.due_at),
-            item.alias,
-        ],
-    )
-}
-
-fn stored_version(conn: &Connection, key: &Key) -> rusqlite::Result<Option<u64>> {
-    conn.query_row(
-        "SELECT ver FROM items WHERE pk = ?1 AND sk = ?2",
-        params![key.pk, key.sk],
-        |r| r.get::<_, i64>(0),
-    )
-    .optional()
-    .map(|v| v.map(|v| v.max(0) as u64))
-}
-
-/// Refuses a write unless the item is stored at `expected`.
-fn check_version(conn: &Connection, key: &Key, expected: u64) -> StoreResult<()> {
-    match stored_version(conn, key).map_err(sql_err)? {
-        None => Err(StoreError::not_found(key)),
-        Some(v) if v != expected => Err(StoreError::conflict(
-            key,
-            format!("it is at version {v}, not {expected}"),
-        )),
-        Some(_) => Ok(()),
     }
 }
 
