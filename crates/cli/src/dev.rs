@@ -43,6 +43,10 @@ pub struct DevArgs {
     /// timeouts enforced).
     #[arg(long, default_value_t = 2000)]
     pub reconcile_ms: u64,
+    /// Milliseconds after a run starts before the reconciler first looks at it (then a quarter of
+    /// its age later, at most every 10 minutes, and at its deadline).
+    #[arg(long, default_value_t = 10_000)]
+    pub reconcile_after_ms: u64,
     /// Milliseconds a client has to send a request's headers (also how long an idle connection
     /// stays open).
     #[arg(long, default_value_t = 10_000)]
@@ -105,7 +109,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     if args.token.trim().is_empty() {
         anyhow::bail!("the token must not be empty (--token or LAKEPLANE_TOKEN)");
     }
-    let local = crate::platform::open(&args.data_dir, &Default::default(), &args.access).await?;
+    let settings = lakeplane_control::Settings {
+        first_check: std::time::Duration::from_millis(args.reconcile_after_ms),
+        ..Default::default()
+    };
+    let local =
+        crate::platform::open(&args.data_dir, &Default::default(), &args.access, settings).await?;
     local
         .control
         .tokens()

@@ -143,8 +143,12 @@ pub struct WorkerArgs {
 }
 
 async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
+    let settings = lakeplane_control::Settings {
+        max_lease_losses: args.max_lease_losses,
+        ..Default::default()
+    };
     let local = tokio::select! {
-        local = platform::open(&args.data_dir, &args.locations, &args.access) => local?,
+        local = platform::open(&args.data_dir, &args.locations, &args.access, settings) => local?,
         _ = parent_gone(args.exit_with_parent) => return Ok(()),
     };
     let id = args.id.unwrap_or_else(|| {
@@ -172,8 +176,7 @@ async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let control = local.control.with_lease_loss_limit(args.max_lease_losses);
-    Worker::new(control, local.engine, config)
+    Worker::new(local.control, local.engine, config)
         .run(shutdown)
         .await;
     Ok(())

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use lakeplane_control::Control;
+use lakeplane_control::{Control, Settings};
 use lakeplane_engine::storage::StorageRoot;
 use lakeplane_engine::Engine;
 use lakeplane_store::dynamodb::DynamoStore;
@@ -118,6 +118,7 @@ pub async fn open(
     data_dir: &Path,
     locations: &Locations,
     access: &AccessArgs,
+    settings: Settings,
 ) -> anyhow::Result<Platform> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
@@ -125,7 +126,7 @@ pub async fn open(
     let store = locations.store(data_dir, &aws).await?;
     let root = locations.storage_root(data_dir)?;
     Ok(Platform {
-        control: Control::new(store),
+        control: Control::with_settings(store, settings),
         engine: Engine::new(root, access.policy(data_dir), Some(aws))?,
     })
 }

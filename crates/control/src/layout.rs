@@ -20,6 +20,8 @@ pub const QUERIES: &str = "QUERIES";
 pub const ACTIVE_RUNS: &str = "ACTIVE_RUNS";
 /// The work queue tasks go to unless they name another (a cluster's or a warehouse's, later).
 pub const DEFAULT_QUEUE: &str = "default";
+/// The queue active runs wait in until the reconciler should look at them (`Run::check_at`).
+pub const RECONCILE_QUEUE: &str = "reconcile";
 const RUN_SK: &str = "RUN";
 const TASK_SK_PREFIX: &str = "TASK#";
 
@@ -107,6 +109,20 @@ impl Record for Run {
             .map(|j| IndexEntry::new(runs_of_job(j), newest_first(self.run_id.0)));
         item.status = (!self.is_terminal())
             .then(|| IndexEntry::new(ACTIVE_RUNS, newest_first(self.run_id.0)));
+        item.queue = match self.is_terminal() {
+            true => None,
+            false => Some(QueueEntry::new(
+                RECONCILE_QUEUE,
+                self.check_at.unwrap_or(self.start_time),
+            )),
+        };
+    }
+
+    /// The reconciler reschedules a run by moving only its queue entry.
+    fn restore(&mut self, item: &Item) {
+        if let Some(q) = item.queue.as_ref().filter(|_| !self.is_terminal()) {
+            self.check_at = Some(q.due_at);
+        }
     }
 }
 

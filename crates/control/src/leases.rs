@@ -8,12 +8,10 @@
 //! - A task whose worker stopped renewing is due again once its lease has expired by more than the
 //!   tolerated clock skew; whoever finds it (a worker claiming, or the reconciler) files the lost
 //!   attempt and queues the task again, or ends it FAILED after too many losses
-//!   ([`Leases::with_lease_loss_limit`], `MAX_LEASE_LOSSES` by default).
+//!   (`Settings::max_lease_losses`, `MAX_LEASE_LOSSES` by default).
 //! - A task of a run that is being cancelled, has ended or has run out of time is never started.
 
-use lakeplane_core::run::{
-    Finished, Run, TaskOutput, TaskResult, TaskRun, TaskState, MAX_LEASE_LOSSES,
-};
+use lakeplane_core::run::{Finished, Run, TaskOutput, TaskResult, TaskRun, TaskState};
 use lakeplane_core::{DomainResult, RunId};
 
 use crate::doc::{retry, Documents, Record, Versioned};
@@ -34,18 +32,13 @@ pub struct Leases {
 }
 
 impl Leases {
-    pub(crate) fn new(docs: Documents, runs: Runs) -> Leases {
+    /// Leases that end a task FAILED once it has lost its worker `max_lease_losses` times.
+    pub(crate) fn new(docs: Documents, runs: Runs, max_lease_losses: u32) -> Leases {
         Leases {
             docs,
             runs,
-            max_lease_losses: MAX_LEASE_LOSSES,
+            max_lease_losses: max_lease_losses.max(1),
         }
-    }
-
-    /// Ends a task FAILED once it has lost its worker `n` times (at least 1).
-    pub(crate) fn with_lease_loss_limit(mut self, n: u32) -> Leases {
-        self.max_lease_losses = n.max(1);
-        self
     }
 
     /// Claims one due task run from the first of `queues` that has one. Returns `None` when nothing

@@ -38,13 +38,31 @@ use lakeplane_store::StateStore;
 pub use doc::{PageRequest, Paged};
 pub use error::{ControlError, ControlResult};
 pub use jobs::Jobs;
-pub use layout::DEFAULT_QUEUE;
+pub use layout::{DEFAULT_QUEUE, RECONCILE_QUEUE};
 pub use leases::Leases;
 pub use queries::{NewQuery, Queries, SavedQuery};
 pub use reconciler::{Reconciler, Sweep};
 pub use runs::{RunFilter, RunNow, Runs};
 pub use tokens::{Principal, Tokens};
 pub use views::{Claim, Deadline, Heartbeat, RunView};
+
+/// How the control plane behaves; every process sharing a state store should agree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// A task that loses its worker this many times ends FAILED instead of running again.
+    pub max_lease_losses: u32,
+    /// How long after a run starts the reconciler first looks at it.
+    pub first_check: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            max_lease_losses: lakeplane_core::run::MAX_LEASE_LOSSES,
+            first_check: std::time::Duration::from_secs(60),
+        }
+    }
+}
 
 /// The control plane: every area over one state store. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -58,26 +76,23 @@ pub struct Control {
 }
 
 impl Control {
+    /// The control plane over `store`, with the default [`Settings`].
     pub fn new(store: Arc<dyn StateStore>) -> Control {
+        Control::with_settings(store, Settings::default())
+    }
+
+    pub fn with_settings(store: Arc<dyn StateStore>, settings: Settings) -> Control {
         let docs = doc::Documents::new(store);
-        let runs = Runs::new(docs.clone());
-        let leases = Leases::new(docs.clone(), runs.clone());
+        let runs = Runs::new(docs.clone(), settings.first_check);
+        let leases = Leases::new(docs.clone(), runs.clone(), settings.max_lease_losses);
         Control {
             jobs: Jobs::new(docs.clone()),
-            reconciler: Reconciler::new(runs.clone(), leases.clone()),
+            reconciler: Reconciler::new(docs.clone(), runs.clone(), leases.clone()),
             leases,
             runs,
             queries: Queries::new(docs.clone()),
             tokens: Tokens::new(docs),
         }
-    }
-
-    /// The same control plane, ending a task FAILED once it has lost its worker `n` times instead
-    /// of the default `MAX_LEASE_LOSSES` (every process that claims or reconciles should agree).
-    pub fn with_lease_loss_limit(mut self, n: u32) -> Control {
-        self.leases = self.leases.with_lease_loss_limit(n);
-        self.reconciler = Reconciler::new(self.runs.clone(), self.leases.clone());
-        self
     }
 
     pub fn jobs(&self) -> &Jobs {

@@ -4,20 +4,29 @@
 //!
 //! 1. files every lost attempt in the given queues (expired leases): the task is queued again, or
 //!    ends FAILED after too many losses, or CANCELED if its run was being cancelled;
-//! 2. advances every active run: queues tasks whose dependencies ended, skips what can no longer
-//!    run, stops runs past their `timeout_seconds`, carries cancellations on, and ends runs whose
-//!    tasks have all ended.
+//! 2. advances every active run that is due for a look: queues tasks whose dependencies ended,
+//!    skips what can no longer run, stops runs past their `timeout_seconds`, carries cancellations
+//!    on, and ends runs whose tasks have all ended.
+//!
+//! An active run waits in the `reconcile` queue until its next look (`Run::check_at`): a minute
+//! after it starts (`Settings::first_check`), then a quarter of its age later (at most every ten
+//! minutes), and at its deadline. So a sweep reads the runs that are due, not every active run, and
+//! a run that ends on its own within a minute is never read by it at all.
 //!
 //! Every step is a conditional read–modify–write, so a sweep may run alongside workers, the API and
 //! other sweeps. `lakeplane dev` sweeps in a loop; on AWS, `functions/scheduler` sweeps on an
 //! EventBridge rate rule.
 
-use crate::doc::PageRequest;
+use lakeplane_core::run::Run;
+
+use crate::doc::Documents;
 use crate::error::ControlResult;
+use crate::layout::RECONCILE_QUEUE;
 use crate::leases::Leases;
 use crate::runs::Runs;
+use crate::time::now_ms;
 
-/// The most active runs one sweep advances, and lost attempts it files per queue; what is left
+/// The most due runs one sweep advances, and lost attempts it files per queue; what is left
 /// waits for the next sweep.
 pub const SWEEP_LIMIT: usize = 1000;
 
@@ -26,7 +35,7 @@ pub const SWEEP_LIMIT: usize = 1000;
 pub struct Sweep {
     /// Lost attempts filed (expired leases).
     pub leases_expired: usize,
-    /// Active runs looked at (each advanced if it could move).
+    /// Runs due for a look, looked at (each advanced if it could move).
     pub runs_checked: usize,
     /// Runs that could not be advanced this time (a store failure); the next sweep tries again.
     pub runs_failed: usize,
@@ -35,37 +44,38 @@ pub struct Sweep {
 /// The reconciler area.
 #[derive(Debug, Clone)]
 pub struct Reconciler {
+    docs: Documents,
     runs: Runs,
     leases: Leases,
 }
 
 impl Reconciler {
-    pub(crate) fn new(runs: Runs, leases: Leases) -> Reconciler {
-        Reconciler { runs, leases }
+    pub(crate) fn new(docs: Documents, runs: Runs, leases: Leases) -> Reconciler {
+        Reconciler { docs, runs, leases }
     }
 
-    /// One sweep over `queues` and the active runs.
+    /// One sweep over `queues` and the runs due for a look.
     pub async fn sweep(&self, queues: &[String]) -> ControlResult<Sweep> {
         let mut sweep = Sweep::default();
         for queue in queues {
             sweep.leases_expired += self.leases.expire_lost(queue, SWEEP_LIMIT).await?;
         }
-        let mut request = PageRequest {
-            limit: 100,
-            ..PageRequest::default()
-        };
-        while sweep.runs_checked < SWEEP_LIMIT {
-            let page = self.runs.active(&request).await?;
-            for id in page.items {
-                sweep.runs_checked += 1;
-                if let Err(e) = self.runs.advance(id).await {
-                    sweep.runs_failed += 1;
-                    tracing::warn!(run_id = %id, error = %e, "could not advance a run; next sweep");
-                }
-            }
-            match page.next_page_token {
-                Some(t) => request.page_token = Some(t),
-                None => break,
+        let now = now_ms();
+        for due in self
+            .docs
+            .due::<Run>(RECONCILE_QUEUE, now, SWEEP_LIMIT)
+            .await?
+        {
+            let id = due.doc.run_id;
+            sweep.runs_checked += 1;
+            let looked = match self.runs.advance(id).await {
+                Ok(()) => self.runs.reschedule(id, now).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = looked {
+                // Still due: the next sweep looks again.
+                sweep.runs_failed += 1;
+                tracing::warn!(run_id = %id, error = %e, "could not advance a run; next sweep");
             }
         }
         if sweep.leases_expired > 0 || sweep.runs_failed > 0 {

@@ -52,11 +52,16 @@ impl VersionedRun {
 #[derive(Debug, Clone)]
 pub struct Runs {
     docs: Documents,
+    /// How long after its start the reconciler first looks at a run.
+    first_check_ms: i64,
 }
 
 impl Runs {
-    pub(crate) fn new(docs: Documents) -> Runs {
-        Runs { docs }
+    pub(crate) fn new(docs: Documents, first_check: std::time::Duration) -> Runs {
+        Runs {
+            docs,
+            first_check_ms: i64::try_from(first_check.as_millis()).unwrap_or(i64::MAX),
+        }
     }
 
     /// Starts a run of a job (`jobs/run-now`).
@@ -147,6 +152,7 @@ impl Runs {
             end_time: None,
             user_cancelled: false,
             timeout_seconds: None,
+            check_at: None,
         }
     }
 
@@ -156,6 +162,7 @@ impl Runs {
         let n = tasks.len() as u64;
         let last = self.docs.next_ids("run", n + 1).await?;
         run.run_id = RunId(last - n);
+        run.check_at = Some(run.next_check(run.start_time, self.first_check_ms));
         let mut items = vec![run.to_item()?];
         for (i, task) in tasks.into_iter().enumerate() {
             let id = RunId(run.run_id.0 + 1 + i as u64);
@@ -319,17 +326,17 @@ impl Runs {
         .await
     }
 
-    /// Ids of active runs, newest first: a page of up to `limit` after `page_token`.
-    pub(crate) async fn active(&self, request: &PageRequest) -> ControlResult<Paged<RunId>> {
-        let page = self
-            .docs
-            .list(Index::Status, ACTIVE_RUNS, request, |r: &Run| {
-                !r.is_terminal()
-            })
-            .await?;
-        Ok(Paged {
-            items: page.items.into_iter().map(|r| r.run_id).collect(),
-            next_page_token: page.next_page_token,
+    /// After the reconciler looked at run `id` at `now`: when it should look again (later the
+    /// older the run), written as the run's queue entry only. Nothing for an ended run.
+    pub(crate) async fn reschedule(&self, id: RunId, now: i64) -> ControlResult<()> {
+        retry(Run::KIND, id, |_| async {
+            let Versioned { mut doc, version } = self.docs.get::<Run>(&id).await?;
+            if doc.is_terminal() {
+                return Ok(());
+            }
+            doc.check_at = Some(doc.next_check(now, self.first_check_ms));
+            self.docs.touch(&doc, version).await.map(|_| ())
         })
+        .await
     }
 }

@@ -64,7 +64,10 @@ pub async fn dynamo_table() -> DynamoStore {
     let store = DynamoStore::new(&aws_config().await, unique("lakeplane"));
     if let Err(e) = store.create_table().await {
         let source = std::error::Error::source(&e).map(|s| format!("{s:?}"));
-        panic!("cannot create table {} on moto: {e} ({source:?})", store.table());
+        panic!(
+            "cannot create table {} on moto: {e} ({source:?})",
+            store.table()
+        );
     }
     store
 }

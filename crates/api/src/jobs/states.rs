@@ -221,6 +221,7 @@ mod tests {
             end_time: None,
             user_cancelled: false,
             timeout_seconds: None,
+            check_at: None,
         };
         let s = serde_json::to_value(run_state(&run)).unwrap();
         assert_eq!(s["life_cycle_state"], "PENDING");

@@ -102,11 +102,15 @@ async fn run_with_kills(p: &Platform, kills: usize, tag: &str) -> (RunId, usize,
     let mut workers: Vec<Child> = (0..WORKERS)
         .map(|n| crate::worker(&args, &format!("{tag}-w{n}")))
         .collect();
+    let queues = vec![lakeplane_control::DEFAULT_QUEUE.to_string()];
     let mut killed = 0;
     let mut spawned = WORKERS;
     let mut rng = rand::rng();
     let ended = loop {
         tokio::time::sleep(Duration::from_millis(rng.random_range(50..300))).await;
+        // The reconciler runs alongside, as in production (a worker killed between recording a
+        // task's end and moving the run on leaves that to it).
+        p.control.reconciler().sweep(&queues).await.unwrap();
         let v = p.control.runs().get(run).await.unwrap();
         if v.run.is_terminal() {
             break v;
@@ -139,6 +143,19 @@ async fn run_with_kills(p: &Platform, kills: usize, tag: &str) -> (RunId, usize,
     println!("{tag}: {killed} kills, {reruns} re-run attempts, {elapsed:?}");
     (run, killed, elapsed)
 }
+
+/// Settings for the test's control plane, which reconciles alongside the workers: the same lease
+/// loss limit as the workers (`--max-lease-losses`), and a first look at a run a second after it
+/// starts.
+fn reconcile_soon() -> lakeplane_control::Settings {
+    lakeplane_control::Settings {
+        first_check: Duration::from_secs(1),
+        max_lease_losses: MAX_LEASE_LOSSES,
+    }
+}
+
+/// So many that random kills never fail a task; the poison-task limit has its own test.
+const MAX_LEASE_LOSSES: u32 = 1000;
 
 async fn chaos(p: Platform) {
     // The same job without kills first, for the time a kill costs.
@@ -202,12 +219,12 @@ async fn sigkilled_workers_lose_nothing_and_write_nothing_twice_on_the_embedded_
         })
     };
     chaos(Platform {
-        control: Control::new(Arc::new(store)),
+        control: Control::with_settings(Arc::new(store), reconcile_soon()),
         args: vec![
             "--data-dir".into(),
             data.display().to_string(),
             "--max-lease-losses".into(),
-            "1000".into(),
+            MAX_LEASE_LOSSES.to_string(),
         ],
         count: Box::new(count),
     })
@@ -225,14 +242,14 @@ async fn sigkilled_workers_lose_nothing_and_write_nothing_twice_on_dynamodb_and_
     let root = format!("s3://{bucket}/lake");
     let tables = root.clone();
     chaos(Platform {
-        control: Control::new(Arc::new(store)),
+        control: Control::with_settings(Arc::new(store), reconcile_soon()),
         args: vec![
             "--state".into(),
             format!("dynamodb://{table}"),
             "--storage".into(),
             root,
             "--max-lease-losses".into(),
-            "1000".into(),
+            MAX_LEASE_LOSSES.to_string(),
         ],
         count: Box::new(move |t| crate::python_count(&format!("{tables}/main/default/{t}"))),
     })

@@ -23,6 +23,7 @@ use crate::ids::{JobId, RunId};
 
 pub use lease::{Lease, MAX_CLOCK_SKEW_MS, MAX_LEASE_LOSSES};
 pub use plan::{plan, Plan};
+
 pub use record::{
     bound_message, Attempt, TaskOutput, MAX_ATTEMPTS_KEPT, MAX_MESSAGE_BYTES, MAX_SAMPLE_BYTES,
 };
@@ -92,7 +93,14 @@ pub struct Run {
     /// The job's `timeout_seconds` (0 or absent: no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u64>,
+    /// When the reconciler should next look at the run, while it is active (epoch ms): runs that
+    /// end on their own within that time are never looked at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_at: Option<i64>,
 }
+
+/// The longest the reconciler waits between two looks at an active run.
+pub const MAX_CHECK_INTERVAL_MS: i64 = 10 * 60 * 1000;
 
 impl Run {
     pub fn is_terminal(&self) -> bool {
@@ -110,6 +118,16 @@ impl Run {
     /// Whether it is still going past its deadline at `now`.
     pub fn timed_out(&self, now: i64) -> bool {
         !self.is_terminal() && self.deadline().is_some_and(|d| d <= now)
+    }
+
+    /// When the reconciler should look at the run after a look at `now`, given `first`, the wait
+    /// before its first look: a quarter of the run's age (at least `first`, at most
+    /// [`MAX_CHECK_INTERVAL_MS`]) from now, and never after its deadline.
+    pub fn next_check(&self, now: i64, first: i64) -> i64 {
+        let age = now.saturating_sub(self.start_time).max(0);
+        let wait = (age / 4).clamp(first.max(0), MAX_CHECK_INTERVAL_MS.max(first));
+        let at = now.saturating_add(wait);
+        self.deadline().map_or(at, |d| at.min(d.max(now)))
     }
 
     /// Whether new tasks of the run may start: not when it is being cancelled, has ended or has
@@ -159,5 +177,32 @@ impl Run {
             action,
             state: format!("{:?}", self.state),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_space_out_with_age_and_stop_at_the_deadline() {
+        let mut run: Run = serde_json::from_value(serde_json::json!({
+            "run_id": 1, "run_name": "r", "run_type": "JOB_RUN", "creator_user_name": "u",
+            "state": {"life_cycle": "RUNNING"}, "start_time": 0}))
+        .unwrap();
+        assert_eq!(run.next_check(0, 60_000), 60_000);
+        assert_eq!(run.next_check(400_000, 60_000), 500_000);
+        assert_eq!(
+            run.next_check(100_000_000, 60_000),
+            100_000_000 + MAX_CHECK_INTERVAL_MS
+        );
+        run.timeout_seconds = Some(90);
+        assert_eq!(run.next_check(0, 60_000), 60_000);
+        assert_eq!(
+            run.next_check(60_000, 60_000),
+            90_000,
+            "not after the deadline"
+        );
+        assert_eq!(run.next_check(0, 0), 0);
     }
 }

@@ -219,6 +219,7 @@ mod tests {
             end_time: None,
             user_cancelled: false,
             timeout_seconds: None,
+            check_at: None,
         };
         let trs = s
             .tasks

@@ -43,8 +43,13 @@ fn env_with(store: Arc<dyn lakeplane_store::StateStore>) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let root = StorageRoot::local(&dir.path().join("warehouse")).unwrap();
     let faults = Arc::new(FaultyStore::new(store));
+    // The reconciler may look at a run as soon as it starts (tests call it when they mean to).
+    let settings = lakeplane_control::Settings {
+        first_check: Duration::ZERO,
+        ..Default::default()
+    };
     Env {
-        control: Control::new(faults.clone()),
+        control: Control::with_settings(faults.clone(), settings),
         engine: Engine::new(root, AccessPolicy::local([dir.path().to_path_buf()]), None).unwrap(),
         dir,
         faults,
