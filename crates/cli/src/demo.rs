@@ -81,7 +81,7 @@ pub async fn run(
     };
     let files = write_files(&data_dir)?;
     let path = |n: &str| files.join(n).to_string_lossy().into_owned();
-    println!("\n== demo: a job of three sql_tasks (ingest -> two parallel transforms)");
+    crate::say!("\n== demo: a job of three sql_tasks (ingest -> two parallel transforms)");
 
     let long_trips = include_str!("../../../examples/demo/long_trips.sql");
     let query = api
@@ -117,7 +117,7 @@ pub async fn run(
         )
         .await?;
     let run_id = &run["run_id"];
-    println!("created job {job_id}, started run {run_id}");
+    crate::say!("created job {job_id}, started run {run_id}");
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     let run = loop {
@@ -136,14 +136,14 @@ pub async fn run(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    println!(
+    crate::say!(
         "run {run_id}: {} / {} in {} ms",
         run["state"]["life_cycle_state"].as_str().unwrap_or("?"),
         run["state"]["result_state"].as_str().unwrap_or("?"),
         run["run_duration"]
     );
     for t in run["tasks"].as_array().into_iter().flatten() {
-        println!(
+        crate::say!(
             "  task {:<11} {:<8} started +{} ms, ran {} ms",
             t["task_key"].as_str().unwrap_or("?"),
             t["state"]["result_state"].as_str().unwrap_or("?"),
@@ -161,9 +161,9 @@ pub async fn run(
         let ctx = lakeplane_engine::ExecContext::new("demo");
         let batches = engine.execute(&ctx, sql).await?.collect().await?;
         let table = lakeplane_engine::arrow::util::pretty::pretty_format_batches(&batches)?;
-        println!("\n{sql}\n{table}");
+        crate::say!("\n{sql}\n{table}");
     }
-    println!(
+    crate::say!(
         "\nThe Delta tables are under {}",
         data_dir.join("warehouse/main/demo").display()
     );

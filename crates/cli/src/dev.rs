@@ -137,10 +137,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         std::time::Duration::from_millis(args.reconcile_ms.max(10)),
     ));
     let url = format!("http://{addr}");
-    println!("lakeplane is running at {url}");
-    println!("  data directory: {}", args.data_dir.display());
-    println!("  workers:        {}", args.workers);
-    println!("  connect:        DATABRICKS_HOST={url} DATABRICKS_TOKEN=<your token>");
+    crate::say!("lakeplane is running at {url}");
+    crate::say!("  data directory: {}", args.data_dir.display());
+    crate::say!("  workers:        {}", args.workers);
+    crate::say!("  connect:        DATABRICKS_HOST={url} DATABRICKS_TOKEN=<your token>");
     let app = lakeplane_api::shell(local.control.clone()).into_router();
     let limits = ServeLimits {
         max_connections: args.max_connections,
@@ -163,7 +163,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             server.abort();
             return Ok(());
         }
-        println!("\nThe platform keeps running at {url}; press Ctrl-C to stop.");
+        crate::say!("\nThe platform keeps running at {url}; press Ctrl-C to stop.");
     }
     server.await?.context("the API server failed")?;
     // Dropping the supervisors drops their children, which are killed.

@@ -7,6 +7,16 @@
 //! - `lakeplane token create` adds an API token to a state store (how a deployed stack gets its
 //!   first admin token).
 
+/// Prints a line to stdout, never failing: a server whose stdout reader went away (`| head`, a closed
+/// terminal) keeps serving instead of panicking on the broken pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
 mod demo;
 mod dev;
 mod platform;
@@ -200,9 +210,14 @@ fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(
             "warn,lakeplane=info,lakeplane_api=info,lakeplane_control=info,lakeplane_worker=info,lakeplane_engine=info",
         ));
+    // Logs go to stderr (colored only on a terminal); stdout carries what the command prints for
+    // its user.
+    use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 

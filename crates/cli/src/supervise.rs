@@ -36,10 +36,6 @@ where
         let status = status.unwrap_or_else(|e| e.to_string());
         tracing::warn!(worker = n, %status, restart_in_ms = backoff.as_millis() as u64,
             "worker exited; restarting it");
-        eprintln!(
-            "lakeplane dev: worker {n} exited ({status}); restarting it in {} ms",
-            backoff.as_millis()
-        );
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }

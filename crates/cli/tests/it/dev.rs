@@ -51,10 +51,12 @@ async fn dev_restarts_a_worker_that_died() {
     })
     .await;
     assert_ne!(first, second);
-    let logged = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+    let logged = std::iter::from_fn(|| rx.recv_timeout(Duration::from_secs(10)).ok())
+        .find(|l| l.contains("worker exited; restarting it"))
+        .unwrap_or_default();
     assert!(
-        logged.contains("worker 0 exited") && logged.contains("restarting"),
-        "{logged}"
+        logged.contains("worker=0"),
+        "the restart is logged: {logged}"
     );
 
     // The restarted worker runs work.
@@ -216,4 +218,52 @@ async fn runs_survive_sigkills_of_dev_itself() {
         .to_string();
         assert_eq!(n, "500", "table d{i}");
     }
+}
+
+/// Whoever reads `lakeplane dev`'s output may go away (`| head -1`, a closed terminal): it serves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_serves_on_when_its_stdout_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = crate::lakeplane()
+        .args([
+            "dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+            "--token",
+            "t",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Read the first line and close the pipe at once, before the banner's other lines are written.
+    let mut first = String::new();
+    {
+        let mut out = BufReader::new(dev.stdout.take().unwrap());
+        out.read_line(&mut first).unwrap();
+    }
+    let url = first
+        .trim()
+        .strip_prefix("lakeplane is running at ")
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value =
+        lakeplane_testing::eventually("an answer", Duration::from_secs(10), || async {
+            reqwest::get(format!("{url}/.well-known/databricks-config"))
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()
+        })
+        .await;
+    assert!(v.get("workspace_id").is_some(), "{v}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(dev.try_wait().unwrap().is_none(), "dev is still running");
+    dev.kill().unwrap();
+    dev.wait().unwrap();
 }
