@@ -40,6 +40,7 @@ async fn call(app: &axum::Router, method: &str, path: &str, body: Option<Value>)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_run_through_the_lambda_handler_is_executed_by_a_worker_on_dynamodb_and_s3() {
+    let _alone = crate::HEAVY.lock().await;
     let aws = lakeplane_testing::aws_config().await;
     let table = lakeplane_testing::unique("e2e-state");
     let bucket = lakeplane_testing::unique("e2e-lake");
@@ -100,7 +101,7 @@ async fn a_job_run_through_the_lambda_handler_is_executed_by_a_worker_on_dynamod
     )
     .await;
 
-    let mut w = crate::worker(
+    let mut w = crate::worker_with_lease(
         &[
             "--state",
             &format!("dynamodb://{table}"),
@@ -108,6 +109,7 @@ async fn a_job_run_through_the_lambda_handler_is_executed_by_a_worker_on_dynamod
             &format!("s3://{bucket}/lake"),
         ],
         "aws-worker",
+        15,
     );
     let path = format!("/api/2.2/jobs/runs/get?run_id={}", run["run_id"]);
     let done = lakeplane_testing::eventually("the run's end", Duration::from_secs(60), || async {

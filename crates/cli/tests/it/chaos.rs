@@ -158,6 +158,7 @@ fn reconcile_soon() -> lakeplane_control::Settings {
 const MAX_LEASE_LOSSES: u32 = 1000;
 
 async fn chaos(p: Platform) {
+    let _alone = crate::HEAVY.lock().await;
     // The same job without kills first, for the time a kill costs.
     let (_, _, calm) = run_with_kills(&p, 0, "calm").await;
     let (_, kills, stormy) = run_with_kills(&p, KILLS, "chaos").await;

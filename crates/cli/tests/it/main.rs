@@ -13,6 +13,10 @@ mod dev;
 
 use std::process::{Child, Command, Stdio};
 
+/// Held by the tests that load the machine and moto most (the chaos tests, the AWS test), so they
+/// run one at a time on a 2-core machine instead of starving each other's workers.
+pub(crate) static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The `lakeplane` binary built with these tests.
 pub(crate) fn lakeplane() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lakeplane"))
@@ -20,17 +24,25 @@ pub(crate) fn lakeplane() -> Command {
 
 /// A worker process with short leases, so a killed one is replaced within seconds.
 pub(crate) fn worker(args: &[&str], id: &str) -> Child {
+    worker_with_lease(args, id, 1)
+}
+
+/// A worker process whose leases last `lease_seconds` (heartbeats five times as often). A live
+/// worker whose renewals take longer than its lease (an overloaded store) stops its own work, so
+/// tests that kill nothing use leases well above the emulator's worst latency.
+pub(crate) fn worker_with_lease(args: &[&str], id: &str, lease_seconds: u64) -> Child {
+    let lease = lease_seconds.to_string();
+    let heartbeat_ms = (lease_seconds * 200).to_string();
     lakeplane()
+        .args(["worker", "--id", id, "--lease-seconds", &lease])
         .args([
-            "worker",
-            "--id",
-            id,
-            "--lease-seconds",
-            "1",
             "--heartbeat-ms",
-            "200",
+            &heartbeat_ms,
+            "--poll-ms",
+            "50",
+            "--slots",
+            "2",
         ])
-        .args(["--poll-ms", "50", "--slots", "2"])
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
