@@ -293,3 +293,60 @@ async fn outputs_and_messages_larger_than_an_item_are_truncated_on_dynamodb() {
     assert!(bad.state_message.ends_with("(truncated)"));
     assert!(v.run.is_terminal());
 }
+
+/// Eight claimers race over many one-task runs, each completing what it claims at once: every task
+/// is claimed exactly once, and no claim fails when another claimer has meanwhile run the task and
+/// ended its run (a race the DynamoDB benchmark once hit).
+async fn racing_claimers(e: crate::Env, runs: usize) {
+    let mut ids = Vec::new();
+    for _ in 0..runs {
+        ids.push(
+            e.submit(json!([{"task_key": "t", "sql": "SELECT 1"}]), None)
+                .await,
+        );
+    }
+    let claimed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut handles = Vec::new();
+    for w in 0..8 {
+        let (control, claimed) = (e.control.clone(), claimed.clone());
+        handles.push(tokio::spawn(async move {
+            let me = format!("racer-{w}");
+            while let Some(c) = control
+                .leases()
+                .claim_next(&me, &queues(), 60_000)
+                .await
+                .unwrap()
+            {
+                claimed.lock().unwrap().push(c.task.parent_run_id);
+                control
+                    .leases()
+                    .complete(c, TaskResult::Success, String::new(), None)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let mut claimed = claimed.lock().unwrap().clone();
+    claimed.sort();
+    let before = claimed.len();
+    claimed.dedup();
+    assert_eq!(before, claimed.len(), "no task was claimed twice");
+    assert_eq!(claimed.len(), runs, "every task was claimed");
+    for id in ids {
+        let v = e.control.runs().get(id).await.unwrap();
+        assert_eq!(v.run.state, RunState::Terminated(RunResult::Success));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_claimers_take_each_task_once_and_never_fail() {
+    racing_claimers(env().await, 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_claimers_take_each_task_once_and_never_fail_on_dynamodb() {
+    racing_claimers(dynamo_env().await, 40).await;
+}
