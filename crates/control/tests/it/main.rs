@@ -143,3 +143,78 @@ async fn filtered_listings_resume_exactly_after_the_last_item() {
     );
     assert!(offset.next_page_token.is_none());
 }
+
+/// `jobs/list?name=` and `runs/list?active_only=true` read listings of their own: one store page,
+/// however many other jobs and ended runs there are (they used to filter the whole collection).
+#[tokio::test]
+async fn name_and_active_filters_read_one_page_not_the_table() {
+    let (control, store) = faulty().await;
+    for i in 0..120 {
+        control
+            .jobs()
+            .create(settings(&format!("other-{i}")), "me")
+            .await
+            .unwrap();
+    }
+    let wanted = control
+        .jobs()
+        .create(settings("Nightly"), "me")
+        .await
+        .unwrap();
+    let before = store.calls(Op::List);
+    let page = control
+        .jobs()
+        .list(
+            &PageRequest {
+                limit: 20,
+                ..Default::default()
+            },
+            Some("nightly"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|j| j.job_id).collect::<Vec<_>>(),
+        vec![wanted]
+    );
+    assert_eq!(store.calls(Op::List) - before, 1, "one page read");
+
+    let tasks = settings("r").tasks;
+    let mut ended = Vec::new();
+    for _ in 0..120 {
+        let run = control
+            .runs()
+            .submit(None, tasks.clone(), None, "me")
+            .await
+            .unwrap();
+        control.runs().cancel(run).await.unwrap();
+        ended.push(run);
+    }
+    let active = control
+        .runs()
+        .submit(None, tasks, None, "me")
+        .await
+        .unwrap();
+    let before = store.calls(Op::List);
+    let filter = lakeplane_control::RunFilter {
+        active_only: true,
+        ..Default::default()
+    };
+    let page = control
+        .runs()
+        .list(
+            &filter,
+            &PageRequest {
+                limit: 20,
+                ..Default::default()
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|r| r.run.run_id).collect::<Vec<_>>(),
+        vec![active]
+    );
+    assert_eq!(store.calls(Op::List) - before, 1, "one page read");
+}
