@@ -119,7 +119,15 @@ impl Script<'_> {
         if mode == SaveMode::Overwrite {
             builder = builder.with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite);
         }
-        let table = builder.await?;
+        let table = match builder.await {
+            Ok(t) => t,
+            // Lost a commit race: if the winner was another attempt of this very statement (same
+            // txn app id, a worker still finishing after its lease), the work is done.
+            Err(e) => match self.committed_meanwhile(index, name).await {
+                true => return Ok(0),
+                false => return Err(e.into()),
+            },
+        };
         let rows = match table.history(Some(1)).next().await {
             Some(Ok(commit)) => commit
                 .info
@@ -131,5 +139,20 @@ impl Script<'_> {
         };
         tracing::info!(table = %name, rows, principal = %self.ctx.principal, "table written");
         Ok(rows)
+    }
+
+    /// After a failed write: whether another attempt committed statement `index` to `name` in the
+    /// meantime.
+    async fn committed_meanwhile(&self, index: usize, name: &TableName) -> bool {
+        if self.ctx.txn.is_none() {
+            return false;
+        }
+        let Ok(url) = self.engine.root.url_of(name) else {
+            return false;
+        };
+        match catalog::open(&url).await {
+            Ok(Some(table)) => matches!(self.committed_before(index, &table).await, Ok(Some(_))),
+            _ => false,
+        }
     }
 }

@@ -330,6 +330,50 @@ async fn writes_carry_the_delta_transaction_identity() {
     );
 }
 
+/// A statement an earlier attempt committed is not written again, in a later attempt (a re-run) or
+/// by a concurrent one (a worker that lost its lease still finishing): attempts writing the same
+/// statement at once collide in Delta's conflict check on the shared app id, so one commit lands,
+/// and the losers see the winner's commit and count the statement as done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_statement_is_committed_once_across_attempts_even_concurrent_ones() {
+    let lake = Lake::new();
+    lake.run("CREATE TABLE once (v BIGINT)").await.unwrap();
+    let attempt = |version: i64| {
+        let mut ctx = ExecContext::new("t");
+        ctx.txn = Some(TxnId {
+            app_id: "lakeplane/run-9/task-load".into(),
+            version,
+        });
+        ctx
+    };
+    // Statement 0 of the task.
+    let sql = "INSERT INTO once SELECT value FROM range(0, 1000)";
+    let mut racing = Vec::new();
+    for version in 0..4 {
+        let (engine, ctx) = (lake.engine.clone(), attempt(version));
+        racing.push(tokio::spawn(async move {
+            let out = engine.execute(&ctx, sql).await?;
+            out.collect().await
+        }));
+    }
+    for r in racing {
+        r.await
+            .unwrap()
+            .expect("every attempt succeeds: one commits, the others find it done");
+    }
+    assert_eq!(
+        lake.scalar("SELECT count(*) FROM once").await,
+        "1000",
+        "one commit landed"
+    );
+    // A later attempt skips it.
+    lake.run_in(&attempt(7), sql).await.unwrap();
+    assert_eq!(lake.scalar("SELECT count(*) FROM once").await, "1000");
+    // Other work (another app id) still writes.
+    lake.run("INSERT INTO once VALUES (5)").await.unwrap();
+    assert_eq!(lake.scalar("SELECT count(*) FROM once").await, "1001");
+}
+
 /// The repo's examples folder.
 pub fn examples() -> PathBuf {
     lakeplane_testing::repo_root().join("examples")
