@@ -195,7 +195,7 @@ impl Runs {
                 name: id.to_string(),
             });
         };
-        tasks.sort_by_key(|t| t.doc.run_id);
+        tasks.sort_by_key(|t| t.doc.position());
         Ok(VersionedRun { run, tasks })
     }
 

@@ -55,6 +55,11 @@ impl TaskResult {
 pub struct TaskRun {
     /// The current attempt's run id (what `runs/get-output` takes); each attempt gets its own.
     pub run_id: RunId,
+    /// The first attempt's run id. Task runs are created with consecutive ids in the job's task
+    /// order, so this keeps that order however many attempts follow. `None` in task runs stored
+    /// before attempts had ids of their own, whose `run_id` never changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_attempt_run_id: Option<RunId>,
     pub parent_run_id: RunId,
     pub task: Task,
     pub state: TaskState,
@@ -109,6 +114,7 @@ impl TaskRun {
         let queued = task.depends_on.is_empty();
         TaskRun {
             run_id,
+            original_attempt_run_id: Some(run_id),
             parent_run_id,
             task,
             state: if queued {
@@ -129,6 +135,11 @@ impl TaskRun {
             cancel_requested: false,
             output: None,
         }
+    }
+
+    /// Where the task stands in its job's order: its first attempt's run id.
+    pub fn position(&self) -> RunId {
+        self.original_attempt_run_id.unwrap_or(self.run_id)
     }
 
     pub fn key(&self) -> &TaskKey {

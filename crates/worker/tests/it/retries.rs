@@ -165,3 +165,32 @@ async fn the_reconciler_times_out_a_run_nobody_is_working_on() {
     assert_eq!(v.run.state, RunState::Terminated(RunResult::TimedOut));
     assert!(e.claim("w", 5_000).await.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retried_task_keeps_its_place_in_the_job_order() {
+    let e = env().await;
+    let run = e
+        .submit(
+            json!([{"task_key": "zfirst", "sql": "SELECT * FROM nowhere", "max_retries": 1},
+                   {"task_key": "asecond", "sql": "SELECT 1"}]),
+            None,
+        )
+        .await;
+    let w = e.worker("w", 5_000);
+    while let Some(claim) = e.claim("w", 5_000).await {
+        w.execute(claim).await;
+    }
+    let v = e.control.runs().get(run).await.unwrap();
+    let keys: Vec<&str> = v.tasks.iter().map(|t| t.key().as_str()).collect();
+    assert_eq!(
+        keys,
+        vec!["zfirst", "asecond"],
+        "the job's order, not the attempts' ids"
+    );
+    assert_eq!(v.tasks[0].attempt_number, 1);
+    assert!(
+        v.run.state_message.starts_with("Task zfirst failed"),
+        "{}",
+        v.run.state_message
+    );
+}
