@@ -128,9 +128,9 @@ async fn ten_task_units(
 ) -> anyhow::Result<Vec<(&'static str, u64, u64)>> {
     let job = control.jobs().create(ten_task_job(), "bench").await?;
     let mut steps = Vec::new();
-    let mut mark = (meter.units(), meter.requests());
+    let mut mark = (meter.units(), meter.item_writes());
     let mut step = |name: &'static str| {
-        let now = (meter.units(), meter.requests());
+        let now = (meter.units(), meter.item_writes());
         steps.push((name, now.0 - mark.0, now.1 - mark.1));
         mark = now;
     };
@@ -227,16 +227,16 @@ async fn main() -> anyhow::Result<()> {
     let (control, meter) = table(&aws, args.shards).await?;
     let steps = ten_task_units(&control, &meter).await?;
     println!(
-        "\n| step of a 10-task run ({} shards) | write units | write requests |",
+        "\n| step of a 10-task run ({} shards) | write units | item writes |",
         args.shards
     );
     println!("|---|---|---|");
-    let (mut units, mut requests) = (0, 0);
+    let (mut units, mut writes) = (0, 0);
     for (name, u, r) in &steps {
         println!("| {name} | {u} | {r} |");
         units += u;
-        requests += r;
+        writes += r;
     }
-    println!("| total | {units} | {requests} |");
+    println!("| total | {units} | {writes} |");
     Ok(())
 }

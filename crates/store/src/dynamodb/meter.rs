@@ -23,11 +23,11 @@ const INDEXES: &[(&str, &[&str])] = &[
     (ALIAS_INDEX, &[ALIAS]),
 ];
 
-/// Write units and write requests counted by a metered [`super::DynamoStore`].
+/// Write units and item writes counted by a metered [`super::DynamoStore`].
 #[derive(Debug, Default)]
 pub struct WriteMeter {
     units: AtomicU64,
-    requests: AtomicU64,
+    item_writes: AtomicU64,
 }
 
 impl WriteMeter {
@@ -36,15 +36,16 @@ impl WriteMeter {
         self.units.load(Ordering::Relaxed)
     }
 
-    /// Write requests made so far (a transaction counts once per item).
-    pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+    /// Item writes made so far (each item of a transaction counts once).
+    pub fn item_writes(&self) -> u64 {
+        self.item_writes.load(Ordering::Relaxed)
     }
 
-    /// Counts one item written: `old` before, `new` after (`None` for an insert or a delete).
-    pub(super) fn record(&self, old: Option<&Attrs>, new: Option<&Attrs>) {
+    /// Counts one item written: `old` before, `new` after (`None` for an insert or a delete), at
+    /// `factor` units per KiB of the item (2 inside a transaction).
+    pub(super) fn record(&self, old: Option<&Attrs>, new: Option<&Attrs>, factor: usize) {
         let kib = |a: Option<&Attrs>| a.map(size).unwrap_or(0).div_ceil(1024);
-        let mut units = kib(old).max(kib(new)).max(1);
+        let mut units = kib(old).max(kib(new)).max(1) * factor;
         for (_, keys) in INDEXES {
             let entry = |a: Option<&Attrs>| {
                 a.and_then(|a| {
@@ -61,7 +62,7 @@ impl WriteMeter {
             };
         }
         self.units.fetch_add(units as u64, Ordering::Relaxed);
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.item_writes.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -94,18 +95,18 @@ mod tests {
             (QUEUE_PK.to_string(), s("default#1")),
             (DUE_AT.to_string(), n(5)),
         ]);
-        meter.record(None, Some(&a));
+        meter.record(None, Some(&a), 1);
         assert_eq!(meter.units(), 2 + 1, "2 KiB item, one queue entry added");
         let old = a.clone();
         a.insert(DUE_AT.to_string(), n(9));
-        meter.record(Some(&old), Some(&a));
+        meter.record(Some(&old), Some(&a), 1);
         assert_eq!(
             meter.units(),
             3 + 2 + 2,
             "the queue key moved: remove and add"
         );
-        meter.record(Some(&a), None);
+        meter.record(Some(&a), None, 1);
         assert_eq!(meter.units(), 7 + 2 + 1);
-        assert_eq!(meter.requests(), 3);
+        assert_eq!(meter.item_writes(), 3);
     }
 }

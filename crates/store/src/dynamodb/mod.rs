@@ -49,6 +49,11 @@ use attrs::{from_attrs, get_n, key_attrs, n, queue_attrs, sdk_err, service_err, 
 use conditions::{cancelled, version_refused};
 pub use meter::WriteMeter;
 
+/// The condition of every write to an existing item: it is there, at version `:expected`.
+fn at_version() -> String {
+    format!("attribute_exists({PK}) AND {VERSION} = :expected")
+}
+
 /// Shard partitions per queue and per collection listing, unless set otherwise
 /// ([`DynamoStore::with_shards`]). See `infra/dynamodb-table.md` for why eight.
 pub const DEFAULT_SHARDS: u32 = 8;
@@ -110,7 +115,14 @@ impl DynamoStore {
 
     fn record(&self, old: Option<&Attrs>, new: Option<&Attrs>) {
         if let Some(m) = &self.meter {
-            m.record(old, new);
+            m.record(old, new, 1);
+        }
+    }
+
+    /// A write inside a transaction, which costs two units per KiB instead of one.
+    fn record_transactional(&self, old: Option<&Attrs>, new: Option<&Attrs>) {
+        if let Some(m) = &self.meter {
+            m.record(old, new, 2);
         }
     }
 
@@ -165,10 +177,8 @@ impl StateStore for DynamoStore {
             .await
         {
             Ok(_) => {
-                // A transactional write costs two units per KiB instead of one.
                 for a in &attrs {
-                    self.record(None, Some(a));
-                    self.record(None, Some(a));
+                    self.record_transactional(None, Some(a));
                 }
                 Ok(())
             }
@@ -206,7 +216,7 @@ impl StateStore for DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(attrs.clone()))
-            .condition_expression(format!("attribute_exists({PK}) AND {VERSION} = :expected"))
+            .condition_expression(at_version())
             .expression_attribute_values(":expected", n(expected_version))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .set_return_values(self.old_image())
@@ -239,7 +249,7 @@ impl StateStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_attrs(key)))
-            .condition_expression(format!("attribute_exists({PK}) AND {VERSION} = :expected"))
+            .condition_expression(at_version())
             .expression_attribute_values(":expected", n(expected_version))
             .expression_attribute_values(":next", n(next))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -291,7 +301,7 @@ impl StateStore for DynamoStore {
             .set_return_values(self.old_image());
         req = match expected_version {
             Some(v) => req
-                .condition_expression(format!("attribute_exists({PK}) AND {VERSION} = :expected"))
+                .condition_expression(at_version())
                 .expression_attribute_values(":expected", n(v)),
             None => req.condition_expression(format!("attribute_exists({PK})")),
         };
@@ -302,10 +312,8 @@ impl StateStore for DynamoStore {
             }
             Err(SdkError::ServiceError(e)) => match e.err() {
                 aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(c) => {
-                    match c.item() {
-                        Some(_) => Err(StoreError::conflict(key, "its version differs")),
-                        None => Err(StoreError::not_found(key)),
-                    }
+                    // Without an expected version only a missing item fails the condition.
+                    Err(version_refused(key, c.item(), expected_version.unwrap_or_default()))
                 }
                 other => Err(service_err(other)),
             },

@@ -152,7 +152,7 @@ impl DynamoStore {
     }
 
     /// Up to `want` keys of a listing after `cursor`, in listing order. A collection is spread over
-    /// shard partitions: each shard is read from the cursor on and the shards are merged.
+    /// shard partitions: every shard is read from the cursor on, at once, and the shards are merged.
     pub(super) async fn listing_keys(
         &self,
         index: Index,
@@ -169,23 +169,24 @@ impl DynamoStore {
             Index::Collection => (0..self.shards).map(|i| sharded(partition, i)).collect(),
             _ => vec![partition.to_string()],
         };
-        let mut merged = Vec::new();
-        for p in partitions {
-            let (condition, mut values) = match cursor {
-                // `>=`: items that share the cursor's sort value are ordered by key below.
-                Some(c) => (
-                    format!("{ipk} = :p AND {isk} >= :s"),
-                    HashMap::from([(":s".to_string(), s(&c.sort))]),
-                ),
-                None => (format!("{ipk} = :p"), HashMap::new()),
-            };
+        let (condition, mut values) = match cursor {
+            // `>=`: items that share the cursor's sort value are ordered by key below.
+            Some(c) => (
+                format!("{ipk} = :p AND {isk} >= :s"),
+                HashMap::from([(":s".to_string(), s(&c.sort))]),
+            ),
+            None => (format!("{ipk} = :p"), HashMap::new()),
+        };
+        let reads = partitions.into_iter().map(|p| {
             values.insert(":p".to_string(), s(p));
-            // Ties with the cursor may take places of their own; read that many more.
-            merged.extend(
-                self.index_keys(name, &condition, values, isk, want + 1)
-                    .await?,
-            );
-        }
+            // Ties with the cursor may take places of their own; read one more.
+            self.index_keys(name, &condition, values.clone(), isk, want + 1)
+        });
+        let mut merged: Vec<IndexKey> = futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         merged.retain(|k| match cursor {
             Some(c) => {
                 (c.sort.as_str(), c.pk.as_str(), c.sk.as_str())
@@ -205,7 +206,8 @@ impl DynamoStore {
         now: i64,
         want: usize,
     ) -> StoreResult<Vec<Key>> {
-        let first = rand_shard(self.shards);
+        // From a random shard on, so that workers spread over the shards.
+        let first = rand::random_range(0..self.shards);
         let mut keys = Vec::new();
         for i in 0..self.shards {
             let shard = (first + i) % self.shards;
@@ -229,17 +231,4 @@ impl DynamoStore {
         }
         Ok(keys)
     }
-}
-
-/// A shard to start from, so that workers spread over the shards.
-fn rand_shard(shards: u32) -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    (h.finish() % u64::from(shards.max(1))) as u32
 }
