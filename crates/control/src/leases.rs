@@ -11,7 +11,7 @@
 //!   (`Settings::max_lease_losses`, `MAX_LEASE_LOSSES` by default).
 //! - A task of a run that is being cancelled, has ended or has run out of time is never started.
 
-use lakeplane_core::run::{Finished, Run, TaskOutput, TaskResult, TaskRun, TaskState};
+use lakeplane_core::run::{Finished, Run, TaskOutput, TaskResult, TaskRun};
 use lakeplane_core::{DomainResult, RunId};
 
 use crate::doc::{retry, Documents, Record, Versioned};
@@ -113,7 +113,7 @@ impl Leases {
     ) -> ControlResult<Option<Claim>> {
         let now = now_ms();
         let Versioned { mut doc, version } = found;
-        if doc.state != TaskState::Queued || doc.queued_at.is_some_and(|q| q > now) {
+        if !doc.claimable(now) {
             return Ok(None);
         }
         // One conditional write checks the run still accepts work and marks it started; another

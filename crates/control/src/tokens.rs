@@ -21,6 +21,17 @@ pub struct Token {
     pub principal: Principal,
 }
 
+impl Token {
+    fn new(token_hash: String, user_name: &str) -> Token {
+        Token {
+            token_hash,
+            principal: Principal {
+                user_name: user_name.to_string(),
+            },
+        }
+    }
+}
+
 /// SHA-256 of a token, hex.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -39,12 +50,7 @@ impl Tokens {
 
     /// Stores `token` for `user_name`, replacing whatever principal it named before.
     pub async fn add(&self, token: &str, user_name: &str) -> ControlResult<()> {
-        let record = Token {
-            token_hash: hash_token(token),
-            principal: Principal {
-                user_name: user_name.to_string(),
-            },
-        };
+        let record = Token::new(hash_token(token), user_name);
         let id = record.token_hash.clone();
         retry(Token::KIND, "(hidden)", |_| async {
             match self.docs.create(&record).await {
@@ -71,12 +77,7 @@ impl Tokens {
                 "a token hash is 64 hexadecimal characters (sha256sum of the token)".into(),
             ));
         }
-        let record = Token {
-            token_hash: hash,
-            principal: Principal {
-                user_name: user_name.to_string(),
-            },
-        };
+        let record = Token::new(hash, user_name);
         match self.docs.create(&record).await {
             Ok(()) | Err(ControlError::AlreadyExists { .. }) => Ok(()),
             Err(e) => Err(e),

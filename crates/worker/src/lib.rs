@@ -167,17 +167,20 @@ impl Worker {
             let lease_ms = self.config.lease.as_millis() as i64;
             let mut lease_until = asked + self.config.lease;
             let ctx = self.context(&claim);
-            let timeout = claim.deadline.clone().map(|d| {
-                let left = d.at.saturating_sub(lakeplane_control::time::now_ms()).max(0);
-                (Instant::now() + Duration::from_millis(left as u64), d.message)
-            });
+            // The task's or the run's time limit, on this host's monotonic clock.
+            let (stop_at, timeout_message) = match &claim.deadline {
+                Some(d) => {
+                    let left = d.at.saturating_sub(lakeplane_control::time::now_ms()).max(0);
+                    (Some(Instant::now() + Duration::from_millis(left as u64)), d.message.clone())
+                }
+                None => (None, String::new()),
+            };
             // The heartbeat below rewrites `claim`; the SQL runs from this copy of its task.
             let task = claim.task.clone();
             let work = self.run_sql(&task, &ctx);
             tokio::pin!(work);
             let mut beat = tokio::time::interval(self.config.heartbeat);
             beat.tick().await;
-            let stop_at = timeout.as_ref().map(|(at, _)| *at);
             let timed_out = async move {
                 match stop_at {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -190,9 +193,8 @@ impl Worker {
                     r = &mut work => break r,
                     _ = &mut timed_out => {
                         ctx.cancel.cancel();
-                        let message = timeout.clone().map(|(_, m)| m).unwrap_or_default();
-                        tracing::warn!(%message, "task timed out");
-                        break Err((TaskResult::TimedOut, message));
+                        tracing::warn!(message = %timeout_message, "task timed out");
+                        break Err((TaskResult::TimedOut, timeout_message.clone()));
                     }
                     _ = tokio::time::sleep_until(lease_until) => {
                         // Not renewed in time: another worker may hold the task by now.

@@ -168,6 +168,11 @@ impl TaskRun {
         self.state == TaskState::Running && self.due_at().is_some_and(|d| d <= now)
     }
 
+    /// Whether a worker may claim it at `now`: queued, and past any retry interval.
+    pub fn claimable(&self, now: i64) -> bool {
+        self.state == TaskState::Queued && self.queued_at.is_none_or(|q| q <= now)
+    }
+
     /// `Blocked → Queued`.
     pub fn unblock(&mut self, now: i64) -> DomainResult<()> {
         if self.state != TaskState::Blocked {
@@ -186,7 +191,7 @@ impl TaskRun {
         now: i64,
         lease_ms: i64,
     ) -> DomainResult<()> {
-        if self.state != TaskState::Queued || self.queued_at.is_some_and(|q| q > now) {
+        if !self.claimable(now) {
             return Err(self.refuse("claim"));
         }
         self.state = TaskState::Running;
