@@ -350,3 +350,38 @@ async fn racing_claimers_take_each_task_once_and_never_fail() {
 async fn racing_claimers_take_each_task_once_and_never_fail_on_dynamodb() {
     racing_claimers(dynamo_env().await, 40).await;
 }
+
+/// A heartbeat renews the lease in the task run's queue entry only; a later rewrite of the task run
+/// by someone else (the cancel's flag) must keep the renewed expiry, not the one stored at claim
+/// time, or another worker would take the task from a live holder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_renewed_lease_survives_another_writer_rewriting_the_task() {
+    let e = env().await;
+    let run = e
+        .submit(json!([{"task_key": "t", "sql": "SELECT 1"}]), None)
+        .await;
+    let mut held = e.claim("a", 300).await.unwrap();
+    e.control
+        .leases()
+        .heartbeat(&mut held, 60_000)
+        .await
+        .unwrap();
+    tokio::time::sleep(expired(300)).await; // past the expiry written at claim time
+    e.control.runs().cancel(run).await.unwrap(); // rewrites the running task run (cancel flag)
+    assert!(
+        e.claim("b", 5_000).await.is_none(),
+        "the renewed lease still holds"
+    );
+    assert_eq!(
+        e.control
+            .leases()
+            .heartbeat(&mut held, 60_000)
+            .await
+            .unwrap(),
+        lakeplane_control::Heartbeat::Cancel
+    );
+    assert_eq!(
+        e.control.runs().get(run).await.unwrap().tasks[0].lease_losses,
+        0
+    );
+}
