@@ -341,14 +341,13 @@ async fn racing_claimers(e: crate::Env, runs: usize) {
     }
 }
 
+/// On SQLite only. Moto checks a write's condition and applies it without a lock: with indexes on
+/// the table and a loaded machine, two conditional `PutItem`s on one version both won in 1 of 150
+/// trials of eight (measured with boto3), so on moto this test can fail for the emulator's reasons.
+/// DynamoDB itself applies a conditional write atomically.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_claimers_take_each_task_once_and_never_fail() {
     racing_claimers(env().await, 200).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_claimers_take_each_task_once_and_never_fail_on_dynamodb() {
-    racing_claimers(dynamo_env().await, 40).await;
 }
 
 /// A heartbeat renews the lease in the task run's queue entry only; a later rewrite of the task run
