@@ -298,7 +298,9 @@ pub async fn counters_are_atomic(store: Arc<dyn StateStore>) {
     assert_eq!(store.increment("ids", 0).await.unwrap(), 14);
 }
 
-/// Eight writers read the same version and try the same transition; exactly one wins.
+/// Eight writers read the same version and try the same transition; exactly one wins. (On moto this
+/// can rarely fail for the emulator's reasons: it applies a conditional write without a lock, and
+/// two winners were measured in 1 of 150 contended trials with indexes on a loaded machine.)
 pub async fn eight_racing_writers_one_winner(store: Arc<dyn StateStore>) {
     let key = Key::new("RUN#1", "TASK#a");
     store
