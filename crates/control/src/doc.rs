@@ -244,6 +244,16 @@ impl Documents {
             .map_err(named::<R>(id))
     }
 
+    /// Deletes a record if its stored version is still `version`. A changed version is a store
+    /// `Conflict`, which [`retry`] retries. Errors: `NotFound` naming it.
+    pub async fn delete_at<R: Record>(&self, id: &R::Id, version: u64) -> ControlResult<()> {
+        match self.store.delete(&R::key_of(id), Some(version)).await {
+            Ok(()) => Ok(()),
+            Err(e @ StoreError::Conflict { .. }) => Err(e.into()),
+            Err(e) => Err(named::<R>(id)(e)),
+        }
+    }
+
     /// Deletes an item if it is there.
     pub async fn remove(&self, key: &Key) -> ControlResult<()> {
         match self.store.delete(key, None).await {

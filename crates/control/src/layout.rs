@@ -1,6 +1,7 @@
 //! How each record is laid out in the state store: its key, its listings, its place in the work
 //! queue and its alias. One place, matching `infra/dynamodb-table.md`.
 
+use lakeplane_core::catalog::{CatalogInfo, FullName, SchemaInfo, SchemaName, TableInfo};
 use lakeplane_core::job::Job;
 use lakeplane_core::run::{Run, TaskRun, TaskState, MAX_CLOCK_SKEW_MS};
 use lakeplane_core::{JobId, RunId, TaskKey};
@@ -16,6 +17,8 @@ pub const JOBS: &str = "JOBS";
 pub const RUNS: &str = "RUNS";
 /// The listing of all saved queries.
 pub const QUERIES: &str = "QUERIES";
+/// The listing of all catalogs, by name.
+pub const CATALOGS: &str = "CATALOGS";
 /// The status listing of the runs that have not ended, newest first.
 pub const ACTIVE_RUNS: &str = "ACTIVE_RUNS";
 /// The work queue tasks go to unless they name another (a cluster's or a warehouse's, later).
@@ -208,5 +211,72 @@ impl Record for Token {
 
     fn id(&self) -> String {
         self.token_hash.clone()
+    }
+}
+
+/// The listing of a catalog's schemas, by name.
+pub fn schemas_of(catalog: &str) -> String {
+    format!("CATALOG#{catalog}#SCHEMAS")
+}
+
+/// The listing of a schema's tables and views, by name.
+pub fn tables_of(schema: &SchemaName) -> String {
+    format!("SCHEMA#{schema}#TABLES")
+}
+
+impl Record for CatalogInfo {
+    const KIND: &'static str = "Catalog";
+    type Id = String;
+
+    fn key_of(name: &String) -> Key {
+        Key::new(format!("CATALOG#{name}"), "CATALOG")
+    }
+
+    fn id(&self) -> String {
+        self.name.clone()
+    }
+
+    fn layout(&self, item: &mut Item) {
+        item.collection = Some(IndexEntry::new(CATALOGS, self.name.clone()));
+    }
+}
+
+impl Record for SchemaInfo {
+    const KIND: &'static str = "Schema";
+    type Id = SchemaName;
+
+    fn key_of(name: &SchemaName) -> Key {
+        Key::new(format!("SCHEMA#{name}"), "SCHEMA")
+    }
+
+    fn id(&self) -> SchemaName {
+        self.full_name()
+    }
+
+    fn layout(&self, item: &mut Item) {
+        item.parent = Some(IndexEntry::new(
+            schemas_of(&self.catalog_name),
+            self.name.clone(),
+        ));
+    }
+}
+
+impl Record for TableInfo {
+    const KIND: &'static str = "Table";
+    type Id = FullName;
+
+    fn key_of(name: &FullName) -> Key {
+        Key::new(format!("TABLE#{name}"), "TABLE")
+    }
+
+    fn id(&self) -> FullName {
+        self.full_name()
+    }
+
+    fn layout(&self, item: &mut Item) {
+        item.parent = Some(IndexEntry::new(
+            tables_of(&self.full_name().schema_name()),
+            self.name.clone(),
+        ));
     }
 }

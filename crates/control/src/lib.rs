@@ -1,5 +1,5 @@
 //! Control-plane use cases over the state store port, one area per module: [`Jobs`], [`Runs`], the
-//! workers' [`Leases`], the [`Reconciler`], saved [`Queries`] and API [`Tokens`]. The API handlers and the worker call
+//! workers' [`Leases`], the [`Reconciler`], saved [`Queries`], API [`Tokens`] and the [`Catalogs`]. The API handlers and the worker call
 //! these; neither touches the store directly.
 //!
 //! Every record names its key, listings and kind once ([`doc::Record`], laid out in [`layout`]);
@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod catalogs;
 pub mod doc;
 pub mod error;
 pub mod jobs;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 
 use lakeplane_store::StateStore;
 
+pub use catalogs::Catalogs;
 pub use doc::{PageRequest, Paged};
 pub use error::{ControlError, ControlResult};
 pub use jobs::Jobs;
@@ -73,6 +75,7 @@ pub struct Control {
     queries: Queries,
     tokens: Tokens,
     reconciler: Reconciler,
+    catalogs: Catalogs,
 }
 
 impl Control {
@@ -91,6 +94,7 @@ impl Control {
             leases,
             runs,
             queries: Queries::new(docs.clone()),
+            catalogs: Catalogs::new(docs.clone()),
             tokens: Tokens::new(docs),
         }
     }
@@ -117,5 +121,10 @@ impl Control {
 
     pub fn reconciler(&self) -> &Reconciler {
         &self.reconciler
+    }
+
+    /// The catalog: the [`lakeplane_core::catalog::Metastore`] the engine resolves names through.
+    pub fn catalogs(&self) -> &Catalogs {
+        &self.catalogs
     }
 }

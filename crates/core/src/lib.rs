@@ -1,4 +1,4 @@
-//! Lakeplane's domain: jobs with a task DAG, runs and task runs with explicit state machines, the run
+//! Lakeplane's domain: the catalog's securables and its port ([`catalog::Metastore`]), jobs with a task DAG, runs and task runs with explicit state machines, the run
 //! planner, and parameter precedence. No I/O happens here; the control plane stores these types
 //! through the state store port, and the API renders them in Databricks' shapes.
 //!
@@ -15,6 +15,7 @@
 //! settings.validate().unwrap();
 //! ```
 
+pub mod catalog;
 pub mod error;
 pub mod ids;
 pub mod job;

@@ -11,6 +11,8 @@ use lakeplane_store::testing::{Fault, FaultyStore, Op};
 use lakeplane_store::StoreError;
 use serde_json::{json, Map};
 
+mod catalogs;
+
 fn settings(name: &str) -> JobSettings {
     JobSettings::from_json(json!({"name": name, "tasks": [
         {"task_key": "a", "sql_task": {"file": {"path": "/a.sql"}}}]}))
