@@ -125,9 +125,11 @@ pub async fn open(
     let aws = local_aws_config().await;
     let store = locations.store(data_dir, &aws).await?;
     let root = locations.storage_root(data_dir)?;
+    let control = Control::with_settings(store, settings);
+    let catalog = Arc::new(control.catalogs().clone());
     Ok(Platform {
-        control: Control::with_settings(store, settings),
-        engine: Engine::new(root, access.policy(data_dir), Some(aws))?,
+        engine: Engine::new(root, catalog, access.policy(data_dir), Some(aws))?,
+        control,
     })
 }
 
@@ -179,12 +181,8 @@ mod tests {
             storage: Some("s3://bucket/tables".into()),
         };
         assert_eq!(
-            l.storage_root(Path::new("/tmp"))
-                .unwrap()
-                .table_url("main", "t")
-                .unwrap()
-                .as_str(),
-            "s3://bucket/tables/main/main/t/"
+            l.storage_root(Path::new("/tmp")).unwrap().url().as_str(),
+            "s3://bucket/tables/"
         );
     }
 }

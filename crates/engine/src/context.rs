@@ -56,6 +56,10 @@ pub struct ExecContext {
     pub memory_budget: usize,
     /// The identity its Delta commits carry, if any.
     pub txn: Option<TxnId>,
+    /// The catalog and schema unqualified names resolve in until a `USE`; `main` and `default`
+    /// when unset.
+    pub catalog: Option<String>,
+    pub schema: Option<String>,
 }
 
 impl ExecContext {
@@ -66,6 +70,8 @@ impl ExecContext {
             cancel: CancellationToken::new(),
             memory_budget: DEFAULT_MEMORY_BUDGET,
             txn: None,
+            catalog: None,
+            schema: None,
         }
     }
 

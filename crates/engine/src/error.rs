@@ -17,6 +17,22 @@ pub enum EngineError {
     /// Reading or writing a Delta table failed.
     #[error("Delta table error: {0}")]
     Delta(#[from] DeltaTableError),
+    /// A catalog, schema, table or view that does not exist.
+    #[error("{kind} '{name}' does not exist")]
+    NotFound { kind: &'static str, name: String },
+    /// Creating something that exists already.
+    #[error("{kind} '{name}' already exists")]
+    AlreadyExists { kind: &'static str, name: String },
+    /// Another writer changed the table in a way this write conflicts with; the table is as the
+    /// other writer left it, and running the statement again may succeed.
+    #[error("concurrent modification of table {table}: {message}")]
+    ConcurrentModification { table: String, message: String },
+    /// A write that breaks the table's schema or constraints.
+    #[error("{0}")]
+    Constraint(String),
+    /// The catalog's store failed.
+    #[error("the catalog is unavailable: {0}")]
+    CatalogUnavailable(#[source] lakeplane_core::catalog::CatalogError),
     /// A statement or form lakeplane does not run (yet).
     #[error("{0}")]
     Unsupported(String),
@@ -82,6 +98,13 @@ impl EngineError {
         EngineError::Invalid(msg.into())
     }
 
+    pub(crate) fn not_found(kind: &'static str, name: impl std::fmt::Display) -> EngineError {
+        EngineError::NotFound {
+            kind,
+            name: name.to_string(),
+        }
+    }
+
     pub(crate) fn denied(path: impl Into<String>, reason: impl Into<String>) -> EngineError {
         EngineError::AccessDenied {
             path: path.into(),
@@ -102,3 +125,22 @@ impl EngineError {
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
+
+impl From<deltalake::arrow::error::ArrowError> for EngineError {
+    fn from(e: deltalake::arrow::error::ArrowError) -> EngineError {
+        EngineError::DataFusion(e.into())
+    }
+}
+
+impl From<lakeplane_core::catalog::CatalogError> for EngineError {
+    fn from(e: lakeplane_core::catalog::CatalogError) -> EngineError {
+        use lakeplane_core::catalog::CatalogError as C;
+        match e {
+            C::NotFound { kind, name } => EngineError::NotFound { kind, name },
+            C::AlreadyExists { kind, name } => EngineError::AlreadyExists { kind, name },
+            C::Invalid(m) => EngineError::Invalid(m),
+            e @ C::NotEmpty { .. } => EngineError::Invalid(e.to_string()),
+            e @ C::Unavailable { .. } => EngineError::CatalogUnavailable(e),
+        }
+    }
+}

@@ -161,11 +161,10 @@ fn flag(call: &Call, name: &str, default: bool) -> EngineResult<bool> {
     }
 }
 
-async fn register(ctx: &SessionContext, sources: &Sources, call: Call) -> EngineResult<()> {
-    let Some(path) = call.path.clone() else {
-        return Err(EngineError::invalid("read_files needs a path"));
-    };
-    let location = match sources.policy.check(&path)? {
+/// Checks `path` against the access policy and makes its store readable in `ctx`; returns the
+/// location to read (a local path or an `s3://` URL).
+pub(crate) fn locate(ctx: &SessionContext, sources: &Sources, path: &str) -> EngineResult<String> {
+    Ok(match sources.policy.check(path)? {
         Location::Local(p) => p.to_string_lossy().into_owned(),
         Location::S3 { bucket, url } => {
             let bucket_url = Url::parse(&format!("s3://{bucket}"))
@@ -173,7 +172,14 @@ async fn register(ctx: &SessionContext, sources: &Sources, call: Call) -> Engine
             ctx.register_object_store(&bucket_url, sources.s3.bucket(&bucket)?);
             url.to_string()
         }
+    })
+}
+
+async fn register(ctx: &SessionContext, sources: &Sources, call: Call) -> EngineResult<()> {
+    let Some(path) = call.path.clone() else {
+        return Err(EngineError::invalid("read_files needs a path"));
     };
+    let location = locate(ctx, sources, &path)?;
     let ext = extension(&location);
     let format = match option(&call, &["format"]) {
         Some(f) => f.to_ascii_lowercase(),

@@ -2,20 +2,24 @@
 //!
 //! [`Engine::execute`] runs a script of `;`-separated statements in Databricks SQL under an
 //! [`ExecContext`] (principal, bound parameters, cancellation, memory budget, Delta transaction
-//! identity) and hands back what the last statement produced as a stream of Arrow record batches:
-//! `CREATE TABLE … AS SELECT`, `CREATE TABLE t (cols)`, `INSERT INTO/OVERWRITE … SELECT | VALUES`,
-//! `SELECT`, `CREATE SCHEMA`, `DROP TABLE`, `SHOW`/`EXPLAIN`, and `read_files('path', format =>
-//! 'csv', header => true)` for CSV, JSON or Parquet files. Table names resolve in catalog `main`
-//! under the [`storage::StorageRoot`]; every write is a Delta commit.
+//! identity) and hands back what the last statement produced as a stream of Arrow record batches.
+//! Names resolve through the catalog port ([`lakeplane_core::catalog::Metastore`]): catalogs,
+//! schemas, tables and views; managed tables live under the [`storage::StorageRoot`], external
+//! ones at their `LOCATION`, and every write is a Delta commit. The statements, by family:
+//! DDL and metadata (`ddl`), data changes (`dml`), history and time travel (`history`),
+//! OPTIMIZE and VACUUM (`maintenance`), listings and descriptions (`show`).
 //!
 //! Parameters are bound as values ([`bind`]); what SQL may read is confined by an
 //! [`access::AccessPolicy`].
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), lakeplane_engine::EngineError> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
 //! use lakeplane_engine::{access::AccessPolicy, storage::StorageRoot, Engine, ExecContext};
 //! let dir = std::path::Path::new("/tmp/lake");
-//! let engine = Engine::new(StorageRoot::local(dir)?, AccessPolicy::local([dir.into()]), None)?;
+//! let store = lakeplane_store::embedded::EmbeddedStore::open("/tmp/lake/state.db").await?;
+//! let catalog = Arc::new(lakeplane_control::Control::new(Arc::new(store)).catalogs().clone());
+//! let engine = Engine::new(StorageRoot::local(dir)?, catalog, AccessPolicy::local([dir.into()]), None)?;
 //! let ctx = ExecContext::new("me");
 //! engine.execute(&ctx, "CREATE TABLE t AS SELECT 1 AS id; INSERT INTO t VALUES (2)").await?;
 //! let out = engine.execute(&ctx, "SELECT count(*) AS n FROM t").await?;
@@ -32,10 +36,14 @@ mod ddl;
 mod dml;
 pub mod error;
 mod files;
+mod history;
+mod maintenance;
 mod output;
 mod runtime;
 mod s3;
 mod script;
+mod show;
+mod sql;
 pub mod storage;
 
 use std::sync::Arc;
@@ -44,10 +52,11 @@ pub use context::{ExecContext, Param, Params, TxnId};
 /// Arrow, as the engine's results use it.
 pub use deltalake::arrow;
 pub use error::{EngineError, EngineResult};
-pub use output::{Outcome, ScriptOutput};
+pub use output::{Changes, Outcome, ScriptOutput};
 
 use access::AccessPolicy;
 use files::Sources;
+use lakeplane_core::catalog::Metastore;
 use storage::StorageRoot;
 
 /// Runs SQL over a storage root. Cheap to clone; each execution gets its own DataFusion session,
@@ -56,22 +65,25 @@ use storage::StorageRoot;
 #[derive(Debug, Clone)]
 pub struct Engine {
     root: StorageRoot,
+    metastore: Arc<dyn Metastore>,
     sources: Sources,
     runtime: Arc<runtime::QueryRuntime>,
 }
 
 impl Engine {
-    /// An engine over `root`, reading only what `policy` allows. S3 clients are made (once per
+    /// An engine over `root`, resolving names in `metastore`, reading only what `policy` allows. S3 clients are made (once per
     /// bucket) from `aws`, the binary's one AWS configuration; without it, from `AWS_*` variables.
     /// Errors: the query runtime's threads could not be started.
     pub fn new(
         root: StorageRoot,
+        metastore: Arc<dyn Metastore>,
         policy: AccessPolicy,
         aws: Option<aws_config::SdkConfig>,
     ) -> EngineResult<Engine> {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Engine {
             root,
+            metastore,
             sources: Sources {
                 policy: Arc::new(policy),
                 s3: s3::S3Stores::new(aws),

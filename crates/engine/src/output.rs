@@ -16,17 +16,61 @@ use crate::error::{EngineError, EngineResult};
 pub enum Outcome {
     /// Rows, computed as they are read.
     Rows(SendableRecordBatchStream),
-    /// A write, and how many rows it added.
-    Written { rows: u64 },
+    /// A data change, and how many rows it touched.
+    Changed(Changes),
     /// Nothing to return (DDL).
     Done,
+}
+
+/// The row counts of a data change, as Databricks reports them: `num_affected_rows`, then those of
+/// `num_updated_rows`, `num_deleted_rows` and `num_inserted_rows` that the statement reports
+/// (INSERT: inserted; MERGE: all three; UPDATE and DELETE: none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub affected: u64,
+    pub updated: Option<u64>,
+    pub deleted: Option<u64>,
+    pub inserted: Option<u64>,
+}
+
+impl Changes {
+    /// An INSERT (or CTAS) of `rows` rows.
+    pub fn inserted(rows: u64) -> Changes {
+        Changes {
+            affected: rows,
+            inserted: Some(rows),
+            ..Changes::default()
+        }
+    }
+
+    /// An UPDATE or DELETE of `rows` rows.
+    pub fn affected(rows: u64) -> Changes {
+        Changes {
+            affected: rows,
+            ..Changes::default()
+        }
+    }
+
+    fn columns(&self) -> Vec<(&'static str, u64)> {
+        let mut cols = vec![("num_affected_rows", self.affected)];
+        for (name, v) in [
+            ("num_updated_rows", self.updated),
+            ("num_deleted_rows", self.deleted),
+            ("num_inserted_rows", self.inserted),
+        ] {
+            if let Some(v) = v {
+                cols.push((name, v));
+            }
+        }
+        cols
+    }
 }
 
 impl std::fmt::Debug for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Outcome::Rows(s) => write!(f, "Rows({:?})", s.schema()),
-            Outcome::Written { rows } => write!(f, "Written {{ rows: {rows} }}"),
+            Outcome::Changed(c) => write!(f, "Changed({c:?})"),
             Outcome::Done => write!(f, "Done"),
         }
     }
@@ -37,33 +81,18 @@ impl std::fmt::Debug for Outcome {
 pub struct ScriptOutput {
     pub statements: usize,
     pub last: Outcome,
+    /// The current catalog and schema when the script ended (a session carries them into its next
+    /// script, so that `USE` lasts).
+    pub current: lakeplane_core::catalog::SchemaName,
 }
 
 impl ScriptOutput {
-    /// The last outcome as record batches: rows as they are; a write as one row of
-    /// `num_affected_rows` and `num_inserted_rows` (as Databricks answers DML); DDL as no rows.
+    /// The last outcome as record batches: rows as they are; a data change as one row of its
+    /// [`Changes`] (as Databricks answers DML); DDL as no rows.
     pub fn into_stream(self) -> SendableRecordBatchStream {
         match self.last {
             Outcome::Rows(s) => s,
-            Outcome::Written { rows } => {
-                let n = rows as i64;
-                let schema = Arc::new(Schema::new(vec![
-                    Field::new("num_affected_rows", DataType::Int64, false),
-                    Field::new("num_inserted_rows", DataType::Int64, false),
-                ]));
-                let batch = RecordBatch::try_new(
-                    schema.clone(),
-                    vec![
-                        Arc::new(Int64Array::from(vec![n])),
-                        Arc::new(Int64Array::from(vec![n])),
-                    ],
-                )
-                .map_err(DataFusionError::from);
-                Box::pin(RecordBatchStreamAdapter::new(
-                    schema,
-                    futures::stream::once(async move { batch }),
-                ))
-            }
+            Outcome::Changed(c) => one_row(&c.columns()),
             Outcome::Done => {
                 let schema = Arc::new(Schema::empty());
                 Box::pin(RecordBatchStreamAdapter::new(
@@ -78,6 +107,34 @@ impl ScriptOutput {
     pub async fn collect(self) -> EngineResult<Vec<RecordBatch>> {
         Ok(self.into_stream().try_collect().await?)
     }
+}
+
+/// One row of Int64 columns.
+fn one_row(columns: &[(&'static str, u64)]) -> SendableRecordBatchStream {
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(n, _)| Field::new(*n, DataType::Int64, false))
+            .collect::<Vec<_>>(),
+    ));
+    let arrays = columns
+        .iter()
+        .map(|(_, v)| Arc::new(Int64Array::from(vec![*v as i64])) as _)
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(DataFusionError::from);
+    Box::pin(RecordBatchStreamAdapter::new(
+        schema,
+        futures::stream::once(async move { batch }),
+    ))
+}
+
+/// A stream of one batch (SHOW and DESCRIBE answers).
+pub(crate) fn batch_stream(batch: RecordBatch) -> SendableRecordBatchStream {
+    let schema = batch.schema();
+    Box::pin(RecordBatchStreamAdapter::new(
+        schema,
+        futures::stream::once(async move { Ok(batch) }),
+    ))
 }
 
 /// The stream, ending with a `Cancelled` error as soon as `cancel` fires.

@@ -1,9 +1,11 @@
 //! One execution of a script: a DataFusion session set up for the [`ExecContext`] (memory budget,
-//! confined local files, catalog `main`), the statements parsed with parameters bound, and each
-//! statement dispatched to the module of its family.
+//! confined local files), the statements parsed with parameters bound, and each statement
+//! dispatched to the module of its family. Names resolve through the catalog
+//! ([`crate::catalog`]) against the current catalog and schema, which `USE` changes.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
 
 use deltalake::datafusion::catalog::{
     CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider,
@@ -11,25 +13,26 @@ use deltalake::datafusion::catalog::{
 use deltalake::datafusion::execution::context::SessionContext;
 use deltalake::datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use deltalake::datafusion::execution::SessionStateBuilder;
-use deltalake::datafusion::sql::parser::Statement as DfStatement;
 use deltalake::datafusion::sql::sqlparser::ast::{ObjectType, Statement};
 use deltalake::delta_datafusion::DeltaSessionContext;
-use deltalake::kernel::transaction::CommitProperties;
-use deltalake::kernel::Transaction;
-use deltalake::DeltaTable;
 use futures::TryStreamExt;
+use lakeplane_core::catalog::{SchemaName, DEFAULT_SCHEMA, MAIN_CATALOG};
 use url::Url;
 
 use crate::error::{EngineError, EngineResult};
 use crate::output::{Outcome, ScriptOutput};
-use crate::storage::{CATALOG, DEFAULT_SCHEMA};
-use crate::{bind, catalog, confined, files, Engine, ExecContext};
+use crate::sql::ast::{Command, Lake};
+use crate::{confined, files, Engine, ExecContext};
 
 /// A script being run.
 pub(crate) struct Script<'a> {
     pub(crate) engine: &'a Engine,
     pub(crate) ctx: &'a ExecContext,
     pub(crate) session: SessionContext,
+    /// Where unqualified names resolve; `USE` changes it.
+    pub(crate) current: Mutex<SchemaName>,
+    /// Numbers the hidden names of time-travelled tables.
+    pub(crate) as_of_names: AtomicUsize,
 }
 
 impl<'a> Script<'a> {
@@ -43,11 +46,15 @@ impl<'a> Script<'a> {
             Arc::new(confined::ConfinedFiles::new(engine.sources.policy.clone())),
         );
         let base = DeltaSessionContext::with_runtime_env(runtime).state();
+        let current = SchemaName::new(
+            ctx.catalog.as_deref().unwrap_or(MAIN_CATALOG),
+            ctx.schema.as_deref().unwrap_or(DEFAULT_SCHEMA),
+        )?;
         let config = base
             .config()
             .clone()
-            .with_default_catalog_and_schema(CATALOG, DEFAULT_SCHEMA)
-            .with_information_schema(true);
+            .with_default_catalog_and_schema(&current.catalog, &current.schema)
+            .with_create_default_catalog_and_schema(false);
         let state = SessionStateBuilder::new_from_existing(base)
             .with_config(config)
             .build();
@@ -57,33 +64,28 @@ impl<'a> Script<'a> {
         let _ =
             read_files.register_schema(files::FILES_SCHEMA, Arc::new(MemorySchemaProvider::new()));
         session.register_catalog(files::FILES_CATALOG, Arc::new(read_files));
-        session.register_catalog(
-            CATALOG,
-            Arc::new(catalog::LakeCatalog {
-                root: engine.root.clone(),
-            }),
-        );
         Ok(Script {
             engine,
             ctx,
             session,
+            current: Mutex::new(current),
+            as_of_names: AtomicUsize::new(0),
         })
     }
 
     pub(crate) async fn run(self, sql: &str) -> EngineResult<ScriptOutput> {
-        let statements = bind::parse(sql, &self.ctx.params)?;
-        if statements.is_empty() {
+        let commands = crate::sql::parse(sql, &self.ctx.params)?;
+        if commands.is_empty() {
             return Err(EngineError::invalid("the SQL has no statements"));
         }
-        let count = statements.len();
+        let count = commands.len();
         let mut last = Outcome::Done;
-        for (i, mut stmt) in statements.into_iter().enumerate() {
+        for (i, command) in commands.into_iter().enumerate() {
             // Boxed: a statement's future (DataFusion planning, a delta-rs write) is large, and
             // the caller's stack should not have to hold it.
             let outcome = self
                 .cancellable(Box::pin(async {
-                    files::rewrite(&self.session, &self.engine.sources, &mut stmt).await?;
-                    let outcome = self.statement(i, stmt).await?;
+                    let outcome = self.command(i, command).await?;
                     match outcome {
                         // Every statement but the last runs to its end here.
                         Outcome::Rows(rows) if i + 1 < count => {
@@ -100,6 +102,7 @@ impl<'a> Script<'a> {
         Ok(ScriptOutput {
             statements: count,
             last,
+            current: self.current(),
         })
     }
 
@@ -112,33 +115,93 @@ impl<'a> Script<'a> {
         }
     }
 
+    async fn command(&self, index: usize, command: Command) -> EngineResult<Outcome> {
+        match command {
+            Command::Std(stmt) => self.statement(index, stmt).await,
+            Command::Lake(lake) => self.lake(index, lake).await,
+        }
+    }
+
     async fn statement(&self, index: usize, stmt: Statement) -> EngineResult<Outcome> {
         match stmt {
-            Statement::Query(_)
-            | Statement::ShowTables { .. }
-            | Statement::ShowColumns { .. }
-            | Statement::ShowSchemas { .. } => self.plan_and_stream(stmt).await,
+            Statement::Query(_) => self.plan_and_stream(stmt).await,
             Statement::Explain { ref statement, .. }
                 if matches!(**statement, Statement::Query(_)) =>
             {
                 self.plan_and_stream(stmt).await
             }
-            Statement::CreateTable(ct) => self.create_table(index, ct).await,
             Statement::Insert(ins) => self.insert(index, ins).await,
-            Statement::CreateSchema { schema_name, .. } => self.create_schema(&schema_name),
+            Statement::Update(update) => self.update(index, update).await,
+            Statement::Delete(delete) => self.delete(index, delete).await,
             Statement::Drop {
-                object_type: ObjectType::Table,
+                object_type: object_type @ (ObjectType::Table | ObjectType::View),
                 names,
                 if_exists,
                 ..
-            } => self.drop_tables(&names, if_exists).await,
-            Statement::Merge { .. } | Statement::Update { .. } | Statement::Delete(_) => Err(
-                EngineError::Unsupported("MERGE, UPDATE and DELETE are not supported yet".into()),
-            ),
+            } => self.drop_tables(&names, if_exists, object_type).await,
+            Statement::Drop {
+                object_type: ObjectType::Schema,
+                names,
+                if_exists,
+                cascade,
+                ..
+            } => self.drop_schemas(&names, if_exists, cascade).await,
             other => Err(EngineError::Unsupported(format!(
                 "this statement is not supported: {}",
                 first_words(&other.to_string())
             ))),
+        }
+    }
+
+    async fn lake(&self, index: usize, lake: Lake) -> EngineResult<Outcome> {
+        tracing::debug!(statement = lake.kind(), index, "running");
+        match lake {
+            Lake::CreateCatalog {
+                name,
+                if_not_exists,
+                comment,
+            } => {
+                self.create_catalog(&name.value, if_not_exists, comment)
+                    .await
+            }
+            Lake::DropCatalog {
+                name,
+                if_exists,
+                cascade,
+            } => self.drop_catalog(&name.value, if_exists, cascade).await,
+            Lake::CreateSchema {
+                name,
+                if_not_exists,
+                comment,
+                properties,
+            } => {
+                self.create_schema(&name, if_not_exists, comment, properties)
+                    .await
+            }
+            Lake::CreateTable(ct) => self.create_table(index, *ct).await,
+            Lake::CreateView(cv) => self.create_view(*cv).await,
+            Lake::Alter { table, action } => self.alter_table(index, &table, action).await,
+            Lake::Use { kind, name } => self.use_(kind, &name).await,
+            Lake::Show(show) => self.show(show).await,
+            Lake::Describe { table, what } => self.describe(&table, what).await,
+            Lake::InsertReplaceWhere {
+                table,
+                predicate,
+                query,
+            } => self.replace_where(index, &table, predicate, query).await,
+            Lake::Merge(merge) => self.merge(index, *merge).await,
+            Lake::CopyInto(copy) => self.copy_into(index, *copy).await,
+            Lake::Restore { table, to } => self.restore(index, &table, to).await,
+            Lake::Optimize {
+                table,
+                predicate,
+                zorder,
+            } => self.optimize(index, &table, predicate, zorder).await,
+            Lake::Vacuum {
+                table,
+                retain_hours,
+                dry_run,
+            } => self.vacuum(&table, retain_hours, dry_run).await,
         }
     }
 
@@ -148,55 +211,13 @@ impl<'a> Script<'a> {
         Ok(Outcome::Rows(df.execute_stream().await?))
     }
 
+    /// A statement planned (tables and views registered from the catalog) as a DataFrame.
     pub(crate) async fn dataframe(
         &self,
         stmt: Statement,
     ) -> EngineResult<deltalake::datafusion::prelude::DataFrame> {
-        let plan = self
-            .session
-            .state()
-            .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
-            .await?;
+        let plan = self.plan(stmt).await?;
         Ok(self.session.execute_logical_plan(plan).await?)
-    }
-
-    /// The attempt (txn version) that already committed statement `index`'s write to `table`, if an
-    /// earlier run of the same work did: its application transaction is in the table's log. Such a
-    /// write is not made again, so a task re-run after its worker died adds no rows twice.
-    pub(crate) async fn committed_before(
-        &self,
-        index: usize,
-        table: &DeltaTable,
-    ) -> EngineResult<Option<i64>> {
-        let Some(txn) = &self.ctx.txn else {
-            return Ok(None);
-        };
-        let app_id = format!("{}/{index}", txn.app_id);
-        let version = table
-            .snapshot()?
-            .transaction_version(table.log_store().as_ref(), &app_id)
-            .await?;
-        if let Some(v) = version {
-            tracing::info!(
-                app_id,
-                committed_by_attempt = v,
-                attempt = txn.version,
-                "the statement's write was committed by an earlier attempt; not writing it again"
-            );
-        }
-        Ok(version)
-    }
-
-    /// The commit properties of statement `index`'s write: the context's transaction identity, if any.
-    pub(crate) fn commit(&self, index: usize) -> CommitProperties {
-        let props = CommitProperties::default();
-        match &self.ctx.txn {
-            Some(txn) => props.with_application_transaction(Transaction::new(
-                format!("{}/{index}", txn.app_id),
-                txn.version,
-            )),
-            None => props,
-        }
     }
 }
 

@@ -1,69 +1,18 @@
-//! Where tables live: `<root>/main/<schema>/<table>/`, a Delta table per folder, under the storage root.
-//! The root is a local folder (`file://`) or an S3 prefix (`s3://bucket/prefix/`). (In Databricks terms
-//! this is the metastore's managed storage location, not a SQL warehouse, which is compute.)
+//! The storage root: where managed tables live, a local folder (`file://`) or an S3 prefix
+//! (`s3://bucket/prefix/`). Each managed table gets a folder of its own,
+//! `<root>/<catalog>/<schema>/<table id>/`, so a table dropped and created again never reuses the
+//! old one's files, and a renamed table keeps its data where it is. (In Databricks terms this is
+//! the metastore's managed storage location, not a SQL warehouse, which is compute.)
 
+use lakeplane_core::catalog::FullName;
 use url::Url;
 
 use crate::error::{EngineError, EngineResult};
 
-/// The only catalog, as in a fresh Databricks workspace.
-pub const CATALOG: &str = "main";
-/// The schema of unqualified table names.
-pub const DEFAULT_SCHEMA: &str = "default";
-
-/// The storage root: where managed tables live.
+/// The storage root.
 #[derive(Debug, Clone)]
 pub struct StorageRoot {
     root: Url,
-}
-
-/// A table's three-part name, lower-cased.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableName {
-    pub schema: String,
-    pub table: String,
-}
-
-impl std::fmt::Display for TableName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{CATALOG}.{}.{}", self.schema, self.table)
-    }
-}
-
-/// Identifiers become folder names, so only `[A-Za-z0-9_]` is allowed. Returns it lower-cased.
-pub(crate) fn check_ident(kind: &str, s: &str) -> EngineResult<String> {
-    if s.is_empty() || s.len() > 255 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(EngineError::Invalid(format!(
-            "{kind} name '{s}' must be 1 to 255 letters, digits or underscores"
-        )));
-    }
-    Ok(s.to_ascii_lowercase())
-}
-
-impl TableName {
-    /// From `table`, `schema.table` or `main.schema.table`.
-    pub fn from_parts(parts: &[String]) -> EngineResult<TableName> {
-        let (schema, table) = match parts {
-            [t] => (DEFAULT_SCHEMA.to_string(), t.clone()),
-            [s, t] => (s.clone(), t.clone()),
-            [c, s, t] if c.eq_ignore_ascii_case(CATALOG) => (s.clone(), t.clone()),
-            [c, _, _] => {
-                return Err(EngineError::Invalid(format!(
-                    "catalog '{c}' does not exist; lakeplane has one catalog, '{CATALOG}'"
-                )))
-            }
-            _ => {
-                return Err(EngineError::Invalid(format!(
-                    "'{}' is not a table name",
-                    parts.join(".")
-                )))
-            }
-        };
-        Ok(TableName {
-            schema: check_ident("schema", &schema)?,
-            table: check_ident("table", &table)?,
-        })
-    }
 }
 
 impl StorageRoot {
@@ -90,42 +39,22 @@ impl StorageRoot {
         Ok(StorageRoot::new(url))
     }
 
-    pub fn table_url(&self, schema: &str, table: &str) -> EngineResult<Url> {
-        let name = TableName::from_parts(&[schema.to_string(), table.to_string()])?;
-        self.url_of(&name)
+    pub fn url(&self) -> &Url {
+        &self.root
     }
 
-    pub fn url_of(&self, name: &TableName) -> EngineResult<Url> {
-        self.root
-            .join(&format!("{CATALOG}/{}/{}/", name.schema, name.table))
-            .map_err(|e| EngineError::Invalid(e.to_string()))
-    }
-
-    /// The local folder of a schema (for `CREATE SCHEMA` and listings), if the root is local.
-    pub fn local_dir(&self, parts: &[&str]) -> Option<std::path::PathBuf> {
-        let mut p = self.root.to_file_path().ok()?;
-        p.push(CATALOG);
-        for part in parts {
-            p.push(part);
+    /// Where the managed table `name` with id `table_id` keeps its files. Names are escaped as URL
+    /// path segments, so no name can reach outside its folder.
+    pub fn managed_location(&self, name: &FullName, table_id: &str) -> EngineResult<Url> {
+        let mut url = self.root.clone();
+        {
+            let mut segments = url.path_segments_mut().map_err(|_| {
+                EngineError::invalid(format!("storage root {} cannot hold paths", self.root))
+            })?;
+            segments.pop_if_empty();
+            segments.extend([name.catalog.as_str(), name.schema.as_str(), table_id, ""]);
         }
-        Some(p)
-    }
-
-    /// Folder names under `<root>/main/<parts...>` for a local root; empty for object stores.
-    pub fn list_local_dirs(&self, parts: &[&str]) -> Vec<String> {
-        let Some(dir) = self.local_dir(parts) else {
-            return vec![];
-        };
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return vec![];
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.path().is_dir())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
-        names.sort();
-        names
+        Ok(url)
     }
 }
 
@@ -134,22 +63,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_resolve_and_refuse_traversal() {
-        let p = |s: &str| s.split('.').map(String::from).collect::<Vec<_>>();
+    fn managed_locations_stay_under_the_root() {
+        let root = StorageRoot::new(Url::parse("s3://b/wh").unwrap());
+        let name = FullName::new("main", "s", "t").unwrap();
         assert_eq!(
-            TableName::from_parts(&p("T")).unwrap().to_string(),
-            "main.default.t"
+            root.managed_location(&name, "id1").unwrap().as_str(),
+            "s3://b/wh/main/s/id1/"
         );
-        assert_eq!(
-            TableName::from_parts(&p("main.s.t")).unwrap().to_string(),
-            "main.s.t"
-        );
-        assert!(TableName::from_parts(&p("other.s.t")).is_err());
-        assert!(TableName::from_parts(&["..".to_string()]).is_err());
-        let w = StorageRoot::new(Url::parse("s3://b/wh").unwrap());
-        assert_eq!(
-            w.table_url("s", "t").unwrap().as_str(),
-            "s3://b/wh/main/s/t/"
-        );
+        // Names cannot hold '.' or '/'; what else they hold is escaped, one segment each.
+        let odd = FullName::new("c", "a%2F#?", "t").unwrap();
+        let url = root.managed_location(&odd, "id1").unwrap();
+        assert_eq!(url.as_str(), "s3://b/wh/c/a%252f%23%3F/id1/");
     }
 }

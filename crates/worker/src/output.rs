@@ -15,11 +15,11 @@ pub const SAMPLE_ROWS: usize = 20;
 pub(crate) async fn summarize(out: ScriptOutput) -> Result<TaskOutput, EngineError> {
     let statements = out.statements;
     let mut stream = match out.last {
-        Outcome::Written { rows } => {
+        Outcome::Changed(changes) => {
             return Ok(TaskOutput {
                 truncated: false,
                 statements,
-                rows,
+                rows: changes.affected,
                 sample: vec![],
             })
         }

@@ -2,6 +2,7 @@
 //! API Gateway HTTP API events) is executed by a `lakeplane worker` process against the same
 //! DynamoDB table; its SQL writes Delta tables to S3; the Python `deltalake` package reads them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
@@ -122,7 +123,16 @@ async fn a_job_run_through_the_lambda_handler_is_executed_by_a_worker_on_dynamod
     assert_eq!(done["state"]["result_state"], "SUCCESS", "{done}");
     assert_eq!(done["tasks"].as_array().unwrap().len(), 2);
     assert_eq!(
-        crate::python_count(&format!("s3://{bucket}/lake/main/default/sales")),
+        crate::python_count(
+            &crate::location_of(
+                Arc::new(lakeplane_store::dynamodb::DynamoStore::new(
+                    &aws,
+                    table.clone()
+                )),
+                "sales"
+            )
+            .await
+        ),
         5,
         "the Python deltalake package reads the table the worker wrote"
     );

@@ -192,8 +192,10 @@ async fn sigkilled_workers_lose_nothing_and_write_nothing_twice_on_the_embedded_
         .unwrap();
     let warehouse = data.join("warehouse");
     let engine_root = lakeplane_engine::storage::StorageRoot::local(&warehouse).unwrap();
+    let catalog = lakeplane_control::Control::new(std::sync::Arc::new(store.clone()));
     let engine = lakeplane_engine::Engine::new(
         engine_root,
+        std::sync::Arc::new(catalog.catalogs().clone()),
         lakeplane_engine::access::AccessPolicy::local([data.clone()]),
         None,
     )
@@ -241,7 +243,9 @@ async fn sigkilled_workers_lose_nothing_and_write_nothing_twice_on_dynamodb_and_
     store.create_table().await.unwrap();
     crate::bucket(&bucket).await;
     let root = format!("s3://{bucket}/lake");
-    let tables = root.clone();
+    let catalog: Arc<dyn lakeplane_store::StateStore> = Arc::new(
+        lakeplane_store::dynamodb::DynamoStore::new(&aws, table.clone()),
+    );
     chaos(Platform {
         control: Control::with_settings(Arc::new(store), reconcile_soon()),
         args: vec![
@@ -252,7 +256,13 @@ async fn sigkilled_workers_lose_nothing_and_write_nothing_twice_on_dynamodb_and_
             "--max-lease-losses".into(),
             MAX_LEASE_LOSSES.to_string(),
         ],
-        count: Box::new(move |t| crate::python_count(&format!("{tables}/main/default/{t}"))),
+        count: Box::new(move |t| {
+            let handle = tokio::runtime::Handle::current();
+            let location = tokio::task::block_in_place(|| {
+                handle.block_on(crate::location_of(catalog.clone(), t))
+            });
+            crate::python_count(&location)
+        }),
     })
     .await;
 }

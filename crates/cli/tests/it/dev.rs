@@ -194,8 +194,13 @@ async fn runs_survive_sigkills_of_dev_itself() {
     let _ = dev.kill();
     let _ = dev.wait();
     // Read the tables with a fresh engine over the same warehouse.
+    let state = lakeplane_store::embedded::EmbeddedStore::open(dir.path().join("state.db"))
+        .await
+        .unwrap();
+    let control = lakeplane_control::Control::new(std::sync::Arc::new(state));
     let engine = lakeplane_engine::Engine::new(
         lakeplane_engine::storage::StorageRoot::local(&dir.path().join("warehouse")).unwrap(),
+        std::sync::Arc::new(control.catalogs().clone()),
         lakeplane_engine::access::AccessPolicy::local([dir.path().to_path_buf()]),
         None,
     )

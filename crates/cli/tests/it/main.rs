@@ -12,6 +12,7 @@ mod chaos;
 mod dev;
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 
 /// Held by the tests that load the machine and moto most (the chaos tests, the AWS test), so they
 /// run one at a time on a 2-core machine instead of starving each other's workers.
@@ -68,6 +69,18 @@ pub(crate) async fn bucket(name: &str) {
         .await
         .unwrap();
     assert!(resp.status().is_success(), "{:?}", resp.text().await);
+}
+
+/// Where table `main.default.<table>` keeps its files, from the catalog in `store`.
+pub(crate) async fn location_of(
+    store: Arc<dyn lakeplane_store::StateStore>,
+    table: &str,
+) -> String {
+    use lakeplane_core::catalog::{FullName, Metastore};
+    let control = lakeplane_control::Control::new(store);
+    let name = FullName::new("main", "default", table).unwrap();
+    let info = control.catalogs().get_table(&name).await.unwrap();
+    info.storage_location.unwrap()
 }
 
 /// Rows of a Delta table on moto S3, read by the Python `deltalake` package.

@@ -17,10 +17,8 @@
 
 use std::ops::ControlFlow;
 
-use deltalake::datafusion::sql::sqlparser::ast::{Statement, VisitMut};
-use deltalake::datafusion::sql::sqlparser::dialect::DatabricksDialect;
-use deltalake::datafusion::sql::sqlparser::parser::Parser;
-use deltalake::datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use deltalake::datafusion::sql::sqlparser::ast::VisitMut;
+use deltalake::datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
 
 mod identifier;
 #[cfg(test)]
@@ -29,44 +27,42 @@ mod values;
 
 use crate::context::Params;
 use crate::error::{EngineError, EngineResult};
+use crate::sql::ast::Command;
 use identifier::Identifiers;
 use values::Binder;
 
 /// The prefix of the placeholder a legacy `{{name}}` becomes while parsing.
 const LEGACY: &str = "{{";
 
-/// Parses a script and binds `params` into every statement.
-pub(crate) fn parse(sql: &str, params: &Params) -> EngineResult<Vec<Statement>> {
-    let dialect = DatabricksDialect {};
-    let tokens = Tokenizer::new(&dialect, sql)
-        .tokenize_with_location()
-        .map_err(|e| EngineError::Parse(e.into()))?;
-    let mut statements = Parser::new(&dialect)
-        .with_tokens_with_locations(legacy_references(tokens))
-        .parse_statements()?;
+/// Binds `params` into every command, and resolves `IDENTIFIER(…)` names.
+pub(crate) fn bind(commands: &mut [Command], params: &Params) -> EngineResult<()> {
     let mut binder = Binder {
         params,
         error: None,
     };
     let mut names = Identifiers { error: None };
-    for s in &mut statements {
-        if let ControlFlow::Break(()) = s.visit(&mut binder) {
+    for c in commands {
+        let (values, idents) = match c {
+            Command::Std(s) => (s.visit(&mut binder), s.visit(&mut names)),
+            Command::Lake(l) => (l.visit(&mut binder), l.visit(&mut names)),
+        };
+        if let ControlFlow::Break(()) = values {
             return Err(binder
                 .error
                 .unwrap_or_else(|| EngineError::invalid("parameter binding failed")));
         }
-        if let ControlFlow::Break(()) = s.visit(&mut names) {
+        if let ControlFlow::Break(()) = idents {
             return Err(names
                 .error
                 .unwrap_or_else(|| EngineError::invalid("IDENTIFIER() failed")));
         }
     }
-    Ok(statements)
+    Ok(())
 }
 
 /// Turns each `{{ name }}` outside quotes and comments (two adjacent `{`, a word, two adjacent `}`;
 /// whitespace around the word allowed) into one placeholder token.
-fn legacy_references(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+pub(crate) fn legacy_references(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let mut out = Vec::with_capacity(tokens.len());
     let mut i = 0;
     while i < tokens.len() {

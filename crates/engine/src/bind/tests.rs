@@ -2,9 +2,22 @@
 
 use deltalake::datafusion::sql::sqlparser::ast::Statement;
 
-use super::parse;
 use super::values::is_plain_number;
 use crate::context::{Param, Params};
+use crate::error::EngineResult;
+use crate::sql::ast::Command;
+
+/// The script's statements, bound; all are ones the SQL parser knows.
+fn parse(sql: &str, p: &Params) -> EngineResult<Vec<Statement>> {
+    let commands = crate::sql::parse(sql, p)?;
+    Ok(commands
+        .into_iter()
+        .map(|c| match c {
+            Command::Std(s) => s,
+            Command::Lake(l) => panic!("{} is not a parser statement", l.kind()),
+        })
+        .collect())
+}
 
 fn params(pairs: &[(&str, &str)]) -> Params {
     pairs

@@ -36,7 +36,7 @@ fn plant_symlinks(lake: &Lake) {
 
 #[tokio::test]
 async fn read_files_outside_the_roots_is_denied() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     plant_symlinks(&lake);
     let root = lake.dir.path().display().to_string();
     // A folder inside the root whose content links out: denied when the query lists it.
@@ -68,7 +68,7 @@ async fn read_files_outside_the_roots_is_denied() {
 
 #[tokio::test]
 async fn sql_files_and_locations_outside_the_roots_are_denied() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     plant_symlinks(&lake);
     for path in escapes(&lake) {
         let err = lake.engine.read_sql_file(&path).await.unwrap_err();
@@ -88,7 +88,8 @@ async fn inputs_over_their_limits_are_refused() {
             max_sql_file_bytes: 16,
             max_read_bytes: 100,
         })
-    });
+    })
+    .await;
     let big_sql = lake.dir.path().join("big.sql");
     std::fs::write(&big_sql, "SELECT 1 -- and a long comment").unwrap();
     let err = lake
@@ -113,7 +114,7 @@ async fn inputs_over_their_limits_are_refused() {
 
 #[tokio::test]
 async fn on_aws_only_configured_buckets_are_readable() {
-    let lake = Lake::with(|_| AccessPolicy::s3_only(vec!["lake-data".into()]));
+    let lake = Lake::with(|_| AccessPolicy::s3_only(vec!["lake-data".into()])).await;
     let err = lake
         .error("SELECT * FROM read_files('s3://someone-else/x.csv', format => 'csv')")
         .await;

@@ -4,6 +4,7 @@
 
 mod access;
 mod params;
+mod slt;
 
 use std::path::PathBuf;
 
@@ -13,28 +14,35 @@ use lakeplane_engine::access::AccessPolicy;
 use lakeplane_engine::storage::StorageRoot;
 use lakeplane_engine::{Engine, EngineError, ExecContext, Outcome, TxnId};
 
+/// A catalog over a fresh SQLite state store.
+pub async fn catalog() -> std::sync::Arc<dyn lakeplane_core::catalog::Metastore> {
+    let control = lakeplane_control::Control::new(lakeplane_testing::embedded_store().await);
+    std::sync::Arc::new(control.catalogs().clone())
+}
+
 pub struct Lake {
     pub engine: Engine,
     pub dir: tempfile::TempDir,
 }
 
-impl Default for Lake {
-    /// A storage root in a temporary folder; SQL may read that folder and the repo's examples.
-    fn default() -> Lake {
-        Lake::with(|p| p)
-    }
-}
-
 impl Lake {
-    pub fn new() -> Lake {
-        Lake::default()
+    /// A storage root in a temporary folder and a catalog in a SQLite state store; SQL may read
+    /// that folder and the repo's examples.
+    pub async fn new() -> Lake {
+        Lake::with(|p| p).await
     }
 
-    pub fn with(policy: impl FnOnce(AccessPolicy) -> AccessPolicy) -> Lake {
+    pub async fn with(policy: impl FnOnce(AccessPolicy) -> AccessPolicy) -> Lake {
         let dir = tempfile::tempdir().unwrap();
         let examples = lakeplane_testing::repo_root().join("examples");
         let access = policy(AccessPolicy::local([dir.path().to_path_buf(), examples]));
-        let engine = Engine::new(StorageRoot::local(dir.path()).unwrap(), access, None).unwrap();
+        let engine = Engine::new(
+            StorageRoot::local(&dir.path().join("warehouse")).unwrap(),
+            catalog().await,
+            access,
+            None,
+        )
+        .unwrap();
         Lake { engine, dir }
     }
 
@@ -48,6 +56,16 @@ impl Lake {
         sql: &str,
     ) -> Result<Vec<RecordBatch>, EngineError> {
         self.engine.execute(ctx, sql).await?.collect().await
+    }
+
+    /// Where table `main.default.<table>` keeps its files, as DESCRIBE DETAIL says.
+    pub async fn location(&self, table: &str) -> std::path::PathBuf {
+        let batches = self.run(&format!("DESCRIBE DETAIL {table}")).await.unwrap();
+        let i = batches[0].schema().index_of("location").unwrap();
+        url::Url::parse(&cell(&batches[0], 0, i))
+            .unwrap()
+            .to_file_path()
+            .unwrap()
     }
 
     /// The first column of the first row, as text.
@@ -77,7 +95,7 @@ fn trips_csv() -> String {
 
 #[tokio::test]
 async fn a_pipeline_of_ctas_insert_and_select_over_delta() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     let csv = trips_csv();
     let out = lake
         .engine
@@ -90,7 +108,10 @@ async fn a_pipeline_of_ctas_insert_and_select_over_delta() {
         .await
         .unwrap();
     assert!(
-        matches!(out.last, Outcome::Written { rows: 10 }),
+        matches!(
+            out.last,
+            Outcome::Changed(lakeplane_engine::Changes { affected: 10, .. })
+        ),
         "{:?}",
         out.last
     );
@@ -98,9 +119,9 @@ async fn a_pipeline_of_ctas_insert_and_select_over_delta() {
     assert_eq!(answer[0].schema().field(0).name(), "num_affected_rows");
     assert_eq!(cell(&answer[0], 0, 0), "10");
     assert!(lake
-        .dir
-        .path()
-        .join("main/default/trips/_delta_log/00000000000000000000.json")
+        .location("trips")
+        .await
+        .join("_delta_log/00000000000000000000.json")
         .exists());
     lake.run(
         "CREATE TABLE main.default.city_totals AS \
@@ -120,15 +141,15 @@ async fn a_pipeline_of_ctas_insert_and_select_over_delta() {
     );
     // A second version exists: the INSERT was its own commit.
     assert!(lake
-        .dir
-        .path()
-        .join("main/default/city_totals/_delta_log/00000000000000000001.json")
+        .location("city_totals")
+        .await
+        .join("_delta_log/00000000000000000001.json")
         .exists());
 }
 
 #[tokio::test]
 async fn create_with_columns_then_insert_by_name_and_overwrite() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     lake.run(
         "CREATE SCHEMA sales; CREATE TABLE sales.orders (id BIGINT, item STRING, price DOUBLE)",
     )
@@ -160,7 +181,7 @@ async fn create_with_columns_then_insert_by_name_and_overwrite() {
 
 #[tokio::test]
 async fn errors_are_clear() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     let missing = format!(
         "SELECT * FROM read_files('{}')",
         lake.dir.path().join("missing.csv").display()
@@ -169,30 +190,36 @@ async fn errors_are_clear() {
         "SELECT * FROM read_files('{}', format => 'xml')",
         lake.dir.path().display()
     );
-    let located = format!(
-        "CREATE TABLE l (a INT) LOCATION '{}'",
-        lake.dir.path().display()
-    );
+    let located = format!("CREATE TABLE l LOCATION '{}'", lake.dir.path().display());
     let cases: &[(&str, &str)] = &[
         ("SELEC 1", "SQL syntax error"),
         ("SELECT * FROM nope", "nope"),
         (
             "CREATE TABLE t AS SELECT 1 AS a; CREATE TABLE t AS SELECT 2 AS a",
-            "statement 2: table main.default.t already exists",
+            "statement 2: Table 'main.default.t' already exists",
         ),
         (
             "INSERT INTO missing VALUES (1)",
-            "table main.default.missing does not exist",
+            "Table or view 'main.default.missing' does not exist",
         ),
         (
             "CREATE TABLE u (a INT); INSERT INTO u VALUES (1, 2)",
             "has 2 column(s) but 1 are expected",
         ),
-        ("SELECT * FROM other.s.t", "table 'other.s.t' not found"),
+        (
+            "SELECT * FROM other.s.t",
+            "Table or view 'other.s.t' does not exist",
+        ),
         (&missing, "does not exist"),
-        (&located, "external tables (LOCATION) are not supported yet"),
+        (
+            &located,
+            "needs columns, AS SELECT, or a LOCATION that holds a Delta table",
+        ),
         (&xml, "format 'xml' is not supported"),
-        ("DELETE FROM t WHERE a = 1", "not supported yet"),
+        (
+            "DELETE FROM nope WHERE a = 1",
+            "Table or view 'main.default.nope' does not exist",
+        ),
         (
             "SET datafusion.execution.target_partitions = 1",
             "not supported",
@@ -212,7 +239,7 @@ async fn errors_are_clear() {
 
 #[tokio::test]
 async fn json_and_parquet_files_are_read() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     let json = lake.dir.path().join("events.json");
     std::fs::write(
         &json,
@@ -223,7 +250,7 @@ async fn json_and_parquet_files_are_read() {
     assert_eq!(lake.scalar(&sql).await, "3");
     // Parquet: the data files of a Delta table are Parquet.
     lake.run("CREATE TABLE p AS SELECT 5 AS v").await.unwrap();
-    let data = std::fs::read_dir(lake.dir.path().join("main/default/p"))
+    let data = std::fs::read_dir(lake.location("p").await)
         .unwrap()
         .filter_map(Result::ok)
         .find(|f| f.path().extension().is_some_and(|x| x == "parquet"))
@@ -238,7 +265,7 @@ async fn json_and_parquet_files_are_read() {
 
 #[tokio::test]
 async fn sql_files_are_read_from_local_paths() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     let f = lake.dir.path().join("q.sql");
     std::fs::write(&f, "SELECT 1").unwrap();
     assert_eq!(
@@ -258,7 +285,7 @@ async fn sql_files_are_read_from_local_paths() {
 
 #[tokio::test]
 async fn the_last_statement_streams_and_cancellation_stops_it() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     let out = lake
         .engine
         .execute(
@@ -292,7 +319,7 @@ async fn the_last_statement_streams_and_cancellation_stops_it() {
 
 #[tokio::test]
 async fn a_query_past_its_memory_budget_fails_cleanly() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     let mut ctx = ExecContext::new("t");
     // A hash join's build side cannot spill: past the budget it fails, every time.
     ctx.memory_budget = 1024 * 1024;
@@ -305,7 +332,7 @@ async fn a_query_past_its_memory_budget_fails_cleanly() {
 
 #[tokio::test]
 async fn writes_carry_the_delta_transaction_identity() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     let mut ctx = ExecContext::new("t");
     ctx.txn = Some(TxnId {
         app_id: "lakeplane/run-7/task-a".into(),
@@ -317,7 +344,7 @@ async fn writes_carry_the_delta_transaction_identity() {
     )
     .await
     .unwrap();
-    let log = lake.dir.path().join("main/default/x/_delta_log");
+    let log = lake.location("x").await.join("_delta_log");
     let first = std::fs::read_to_string(log.join("00000000000000000000.json")).unwrap();
     let second = std::fs::read_to_string(log.join("00000000000000000001.json")).unwrap();
     assert!(
@@ -336,7 +363,7 @@ async fn writes_carry_the_delta_transaction_identity() {
 /// and the losers see the winner's commit and count the statement as done.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_statement_is_committed_once_across_attempts_even_concurrent_ones() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     lake.run("CREATE TABLE once (v BIGINT)").await.unwrap();
     let attempt = |version: i64| {
         let mut ctx = ExecContext::new("t");

@@ -8,7 +8,7 @@ const EVIL: &str = "x'); DROP TABLE t; --";
 
 #[tokio::test]
 async fn a_parameter_holding_sql_is_stored_as_a_literal_and_the_table_survives() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     lake.run("CREATE TABLE t (s STRING)").await.unwrap();
     let mut ctx = ExecContext::new("tester");
     ctx.params.insert("v".into(), Param::text(EVIL));
@@ -29,7 +29,7 @@ async fn a_parameter_holding_sql_is_stored_as_a_literal_and_the_table_survives()
 
 #[tokio::test]
 async fn typed_markers_and_numbers() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     let mut ctx = ExecContext::new("tester");
     ctx.params.insert(
         "day".into(),
@@ -52,7 +52,7 @@ async fn typed_markers_and_numbers() {
 
 #[tokio::test]
 async fn read_files_takes_its_path_from_a_parameter() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     let csv = crate::examples().join("demo/trips.csv");
     let ctx = ExecContext::new("tester").with_text_params(
         &[("source".to_string(), csv.display().to_string())]
@@ -70,7 +70,7 @@ async fn read_files_takes_its_path_from_a_parameter() {
 
 #[tokio::test]
 async fn identifier_takes_a_table_name_from_a_parameter() {
-    let lake = Lake::new();
+    let lake = Lake::new().await;
     lake.run("CREATE SCHEMA s; CREATE TABLE s.orders AS SELECT 7 AS amount")
         .await
         .unwrap();

@@ -48,9 +48,17 @@ fn env_with(store: Arc<dyn lakeplane_store::StateStore>) -> Env {
         first_check: Duration::ZERO,
         ..Default::default()
     };
+    let control = Control::with_settings(faults.clone(), settings);
+    let catalog = Arc::new(control.catalogs().clone());
     Env {
-        control: Control::with_settings(faults.clone(), settings),
-        engine: Engine::new(root, AccessPolicy::local([dir.path().to_path_buf()]), None).unwrap(),
+        engine: Engine::new(
+            root,
+            catalog,
+            AccessPolicy::local([dir.path().to_path_buf()]),
+            None,
+        )
+        .unwrap(),
+        control,
         dir,
         faults,
     }

@@ -1,0 +1,438 @@
+//! Listings and descriptions, in Databricks' column names: SHOW CATALOGS | SCHEMAS | TABLES | VIEWS
+//! | COLUMNS | TBLPROPERTIES | CREATE TABLE, DESCRIBE [TABLE] [EXTENDED] and DESCRIBE DETAIL.
+//! `LIKE` patterns are Databricks': `*` for any characters, `|` between alternatives, any case.
+
+use std::sync::Arc;
+
+use deltalake::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use deltalake::datafusion::sql::sqlparser::ast::{ObjectName, Statement};
+use lakeplane_core::catalog::{check_name, FullName, TableInfo, TableType};
+
+use crate::catalog::location;
+use crate::error::{EngineError, EngineResult};
+use crate::output::{batch_stream, Outcome};
+use crate::script::Script;
+use crate::sql::ast::{DescribeWhat, Show};
+
+/// Whether `name` matches a Databricks LIKE pattern.
+pub(crate) fn like(pattern: &str, name: &str) -> bool {
+    fn glob(p: &[char], n: &[char]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some('*'), _) => glob(&p[1..], n) || (!n.is_empty() && glob(p, &n[1..])),
+            (Some(a), Some(b)) if a == b => glob(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    let name: Vec<char> = name.to_lowercase().chars().collect();
+    pattern
+        .to_lowercase()
+        .split('|')
+        .any(|alt| glob(&alt.trim().chars().collect::<Vec<_>>(), &name))
+}
+
+/// Text columns as one batch.
+fn text_table(names: &[&str], rows: Vec<Vec<Option<String>>>) -> EngineResult<Outcome> {
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let columns: Vec<ArrayRef> = (0..names.len())
+        .map(|i| {
+            Arc::new(StringArray::from(
+                rows.iter()
+                    .map(|r| r.get(i).cloned().flatten())
+                    .collect::<Vec<_>>(),
+            )) as ArrayRef
+        })
+        .collect();
+    Ok(Outcome::Rows(batch_stream(RecordBatch::try_new(
+        schema, columns,
+    )?)))
+}
+
+/// Databricks' name of an Arrow type (`int`, `bigint`, `string`, `decimal(10,2)`, …).
+pub(crate) fn type_name(t: &DataType) -> String {
+    match t {
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 => "tinyint".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "int".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Timestamp(_, Some(_)) => "timestamp".into(),
+        DataType::Timestamp(_, None) => "timestamp_ntz".into(),
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
+        DataType::List(f) | DataType::LargeList(f) => {
+            format!("array<{}>", type_name(f.data_type()))
+        }
+        DataType::Map(f, _) => match f.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => format!(
+                "map<{},{}>",
+                type_name(kv[0].data_type()),
+                type_name(kv[1].data_type())
+            ),
+            other => type_name(other),
+        },
+        DataType::Struct(fields) => format!(
+            "struct<{}>",
+            fields
+                .iter()
+                .map(|f| format!("{}:{}", f.name(), type_name(f.data_type())))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => other.to_string().to_lowercase(),
+    }
+}
+
+impl Script<'_> {
+    pub(crate) async fn show(&self, show: Show) -> EngineResult<Outcome> {
+        let m = &self.engine.metastore;
+        let keep = |p: &Option<String>, n: &str| p.as_ref().is_none_or(|p| like(p, n));
+        match show {
+            Show::Catalogs { like: pattern } => {
+                let rows = m
+                    .list_catalogs()
+                    .await?
+                    .into_iter()
+                    .filter(|c| keep(&pattern, &c.name))
+                    .map(|c| vec![Some(c.name)])
+                    .collect();
+                text_table(&["catalog"], rows)
+            }
+            Show::Schemas {
+                catalog,
+                like: pattern,
+            } => {
+                let catalog = match catalog {
+                    Some(c) => check_name("catalog", &c.value)?,
+                    None => self.current().catalog,
+                };
+                let rows = m
+                    .list_schemas(&catalog)
+                    .await?
+                    .into_iter()
+                    .filter(|s| keep(&pattern, &s.name))
+                    .map(|s| vec![Some(s.name)])
+                    .collect();
+                text_table(&["databaseName"], rows)
+            }
+            Show::Tables {
+                ref schema,
+                like: ref pattern,
+            }
+            | Show::Views {
+                ref schema,
+                like: ref pattern,
+            } => {
+                let views_only = matches!(show, Show::Views { .. });
+                let schema_name = match schema {
+                    Some(s) => self.schema_name(s)?,
+                    None => self.current(),
+                };
+                let names: Vec<String> = m
+                    .list_tables(&schema_name)
+                    .await?
+                    .into_iter()
+                    .filter(|t| !views_only || t.table_type == TableType::View)
+                    .filter(|t| keep(pattern, &t.name))
+                    .map(|t| t.name)
+                    .collect();
+                let columns = match views_only {
+                    true => ["namespace", "viewName", "isTemporary"],
+                    false => ["database", "tableName", "isTemporary"],
+                };
+                tables_batch(columns, &schema_name.schema, names)
+            }
+            Show::Columns { table } => {
+                let schema = self.schema_of(&self.full_name(&table)?).await?;
+                let rows = schema
+                    .fields()
+                    .iter()
+                    .map(|f| vec![Some(f.name().clone())])
+                    .collect();
+                text_table(&["col_name"], rows)
+            }
+            Show::Properties { table, key } => {
+                let name = self.full_name(&table)?;
+                let props = self.properties_of(&name).await?;
+                let rows = props
+                    .into_iter()
+                    .filter(|(k, _)| key.as_ref().is_none_or(|want| want == k))
+                    .map(|(k, v)| vec![Some(k), Some(v)])
+                    .collect();
+                text_table(&["key", "value"], rows)
+            }
+            Show::CreateTable { table } => {
+                let name = self.full_name(&table)?;
+                let info = self.table_info(&name).await?;
+                let stmt = self.create_statement(&info).await?;
+                text_table(&["createtab_stmt"], vec![vec![Some(stmt)]])
+            }
+        }
+    }
+
+    /// A table's or view's columns.
+    async fn schema_of(&self, name: &FullName) -> EngineResult<SchemaRef> {
+        let info = self.table_info(name).await?;
+        match info.table_type {
+            TableType::View => {
+                let df = self.dataframe(self.select_all(name)?).await?;
+                Ok(Arc::new(df.schema().as_arrow().clone()))
+            }
+            _ => {
+                let (_, delta) = self.delta_table(name).await?;
+                Ok(delta.snapshot()?.snapshot().arrow_schema())
+            }
+        }
+    }
+
+    fn select_all(&self, name: &FullName) -> EngineResult<Statement> {
+        let sql = format!(
+            "SELECT * FROM `{}`.`{}`.`{}`",
+            name.catalog.replace('`', "``"),
+            name.schema.replace('`', "``"),
+            name.name.replace('`', "``")
+        );
+        match crate::sql::parse(&sql, &crate::Params::new())?.pop() {
+            Some(crate::sql::ast::Command::Std(s)) => Ok(s),
+            _ => Err(EngineError::invalid("could not read the view")),
+        }
+    }
+
+    /// The table's properties: the Delta table's configuration, or a view's catalog properties.
+    async fn properties_of(&self, name: &FullName) -> EngineResult<Vec<(String, String)>> {
+        let info = self.table_info(name).await?;
+        if info.table_type == TableType::View {
+            return Ok(info.properties.into_iter().collect());
+        }
+        let (_, delta) = self.delta_table(name).await?;
+        let mut props: Vec<(String, String)> = delta
+            .snapshot()?
+            .metadata()
+            .configuration()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        props.sort();
+        Ok(props)
+    }
+
+    async fn create_statement(&self, info: &TableInfo) -> EngineResult<String> {
+        let name = info.full_name();
+        if let Some(v) = &info.view_definition {
+            return Ok(format!("CREATE VIEW {name} AS {}", v.sql));
+        }
+        let schema = self.schema_of(&name).await?;
+        let cols: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let mut c = format!(
+                    "  `{}` {}",
+                    f.name(),
+                    type_name(f.data_type()).to_uppercase()
+                );
+                if !f.is_nullable() {
+                    c.push_str(" NOT NULL");
+                }
+                if let Some(comment) = f.metadata().get("comment") {
+                    c.push_str(&format!(" COMMENT '{}'", comment.replace('\'', "''")));
+                }
+                c
+            })
+            .collect();
+        let mut stmt = format!("CREATE TABLE {name} (\n{})\nUSING delta", cols.join(",\n"));
+        let (_, delta) = self.delta_table(&name).await?;
+        let parts = delta.snapshot()?.metadata().partition_columns().to_vec();
+        if !parts.is_empty() {
+            stmt.push_str(&format!("\nPARTITIONED BY ({})", parts.join(", ")));
+        }
+        if info.table_type == TableType::External {
+            stmt.push_str(&format!(
+                "\nLOCATION '{}'",
+                info.storage_location.as_deref().unwrap_or("")
+            ));
+        }
+        if let Some(c) = &info.comment {
+            stmt.push_str(&format!("\nCOMMENT '{}'", c.replace('\'', "''")));
+        }
+        Ok(stmt)
+    }
+
+    pub(crate) async fn describe(
+        &self,
+        table: &ObjectName,
+        what: DescribeWhat,
+    ) -> EngineResult<Outcome> {
+        match what {
+            DescribeWhat::History { limit } => self.describe_history(table, limit).await,
+            DescribeWhat::Detail => self.describe_detail(&self.full_name(table)?).await,
+            DescribeWhat::Table { extended } => {
+                let name = self.full_name(table)?;
+                let info = self.table_info(&name).await?;
+                let schema = self.schema_of(&name).await?;
+                let mut rows: Vec<Vec<Option<String>>> = schema
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            Some(f.name().clone()),
+                            Some(type_name(f.data_type())),
+                            f.metadata().get("comment").cloned(),
+                        ]
+                    })
+                    .collect();
+                if info.table_type != TableType::View {
+                    let (_, delta) = self.delta_table(&name).await?;
+                    let parts = delta.snapshot()?.metadata().partition_columns().to_vec();
+                    if !parts.is_empty() {
+                        rows.push(vec![Some("# Partition Information".into()), None, None]);
+                        rows.push(vec![
+                            Some("# col_name".into()),
+                            Some("data_type".into()),
+                            Some("comment".into()),
+                        ]);
+                        for p in parts {
+                            let t = schema
+                                .field_with_name(&p)
+                                .map(|f| type_name(f.data_type()))
+                                .ok();
+                            rows.push(vec![Some(p.clone()), t, None]);
+                        }
+                    }
+                }
+                if extended {
+                    rows.push(vec![
+                        Some(String::new()),
+                        Some(String::new()),
+                        Some(String::new()),
+                    ]);
+                    rows.push(vec![
+                        Some("# Detailed Table Information".into()),
+                        None,
+                        None,
+                    ]);
+                    let kind = match info.table_type {
+                        TableType::Managed => "MANAGED",
+                        TableType::External => "EXTERNAL",
+                        TableType::View => "VIEW",
+                    };
+                    for (k, v) in [
+                        ("Catalog", Some(info.catalog_name.clone())),
+                        ("Database", Some(info.schema_name.clone())),
+                        ("Table", Some(info.name.clone())),
+                        ("Type", Some(kind.to_string())),
+                        ("Location", info.storage_location.clone()),
+                        (
+                            "Provider",
+                            info.data_source_format.as_ref().map(|f| f.to_lowercase()),
+                        ),
+                        ("Owner", Some(info.owner.clone())),
+                        ("Comment", info.comment.clone()),
+                        (
+                            "View Text",
+                            info.view_definition.as_ref().map(|v| v.sql.clone()),
+                        ),
+                    ] {
+                        if let Some(v) = v {
+                            rows.push(vec![Some(k.into()), Some(v), None]);
+                        }
+                    }
+                }
+                text_table(&["col_name", "data_type", "comment"], rows)
+            }
+        }
+    }
+
+    async fn describe_detail(&self, name: &FullName) -> EngineResult<Outcome> {
+        let (info, delta) = self.delta_table(name).await?;
+        let snapshot = delta.snapshot()?;
+        let metadata = snapshot.metadata();
+        let protocol = snapshot.protocol();
+        let (mut files, mut size) = (0i64, 0i64);
+        for f in snapshot.log_data() {
+            files += 1;
+            size += f.size();
+        }
+        let mut props: Vec<(String, String)> = metadata
+            .configuration()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        props.sort();
+        let props: serde_json::Map<String, serde_json::Value> =
+            props.into_iter().map(|(k, v)| (k, v.into())).collect();
+        let last_modified = delta.history(Some(1));
+        let last_modified: Vec<_> = futures::TryStreamExt::try_collect(last_modified).await?;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("format", DataType::Utf8, false),
+            Field::new("id", DataType::Utf8, false),
+            Field::new("name", DataType::Utf8, false),
+            Field::new("description", DataType::Utf8, true),
+            Field::new("location", DataType::Utf8, false),
+            Field::new("createdAt", DataType::Int64, true),
+            Field::new("lastModified", DataType::Int64, true),
+            Field::new("partitionColumns", DataType::Utf8, false),
+            Field::new("numFiles", DataType::Int64, false),
+            Field::new("sizeInBytes", DataType::Int64, false),
+            Field::new("properties", DataType::Utf8, false),
+            Field::new("minReaderVersion", DataType::Int64, false),
+            Field::new("minWriterVersion", DataType::Int64, false),
+            Field::new("tableType", DataType::Utf8, false),
+            Field::new("isManaged", DataType::Boolean, false),
+        ]));
+        let s = |v: String| Arc::new(StringArray::from(vec![v])) as ArrayRef;
+        let i = |v: Option<i64>| Arc::new(Int64Array::from(vec![v])) as ArrayRef;
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                s("delta".into()),
+                s(info.table_id.clone()),
+                s(name.to_string()),
+                Arc::new(StringArray::from(vec![info.comment.clone()])),
+                s(location(&info)?.to_string()),
+                i(metadata.created_time()),
+                i(last_modified.first().and_then(|c| c.timestamp)),
+                s(serde_json::to_string(metadata.partition_columns()).unwrap_or_default()),
+                i(Some(files)),
+                i(Some(size)),
+                s(serde_json::Value::Object(props).to_string()),
+                i(Some(protocol.min_reader_version() as i64)),
+                i(Some(protocol.min_writer_version() as i64)),
+                s(format!("{:?}", info.table_type).to_uppercase()),
+                Arc::new(BooleanArray::from(vec![
+                    info.table_type == TableType::Managed,
+                ])),
+            ],
+        )?;
+        Ok(Outcome::Rows(batch_stream(batch)))
+    }
+}
+
+/// SHOW TABLES' (or VIEWS') rows: the schema, the name, and `false` for isTemporary.
+fn tables_batch(columns: [&str; 3], schema: &str, names: Vec<String>) -> EngineResult<Outcome> {
+    let out = Arc::new(Schema::new(vec![
+        Field::new(columns[0], DataType::Utf8, false),
+        Field::new(columns[1], DataType::Utf8, false),
+        Field::new(columns[2], DataType::Boolean, false),
+    ]));
+    let n = names.len();
+    let batch = RecordBatch::try_new(
+        out,
+        vec![
+            Arc::new(StringArray::from(vec![schema.to_string(); n])),
+            Arc::new(StringArray::from(names)),
+            Arc::new(BooleanArray::from(vec![false; n])),
+        ],
+    )?;
+    Ok(Outcome::Rows(batch_stream(batch)))
+}
