@@ -158,7 +158,7 @@ impl AccessPolicy {
             Err(_) => {
                 let lexical = normalize(&fixed);
                 return Err(if self.under_root(&lexical) {
-                    EngineError::invalid(format!("{shown} does not exist"))
+                    EngineError::not_found("File", shown)
                 } else {
                     outside()
                 });

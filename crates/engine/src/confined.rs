@@ -16,6 +16,7 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 
 use crate::access::AccessPolicy;
+use crate::error::EngineError;
 
 /// Read-only local files, confined to the policy's roots.
 #[derive(Debug)]
@@ -48,9 +49,15 @@ impl ConfinedFiles {
         self.policy
             .check_local(&shown, &path)
             .map(|_| ())
-            .map_err(|e| os::Error::PermissionDenied {
-                path: shown,
-                source: Box::new(e),
+            .map_err(|e| match e {
+                EngineError::NotFound { .. } => os::Error::NotFound {
+                    path: shown,
+                    source: Box::new(e),
+                },
+                e => os::Error::PermissionDenied {
+                    path: shown,
+                    source: Box::new(e),
+                },
             })
     }
 

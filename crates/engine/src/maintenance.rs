@@ -157,16 +157,17 @@ impl Script<'_> {
             builder = builder
                 .with_retention_period(chrono::Duration::milliseconds((h * 3_600_000.0) as i64));
         }
-        let (_, metrics) = builder.await.map_err(|e| match e {
-            deltalake::DeltaTableError::Generic(msg) if msg.contains("retention") => {
-                EngineError::invalid(format!(
+        let (_, metrics) = builder.await.map_err(|e| {
+            let msg = e.to_string();
+            match msg.contains("retention") {
+                true => EngineError::invalid(format!(
                     "VACUUM {name}: {msg}. Files younger than the table's \
                      delta.deletedFileRetentionDuration (7 days by default) may still be read by \
                      time travel or running queries; to vacuum sooner, lower that property with \
                      ALTER TABLE … SET TBLPROPERTIES"
-                ))
+                )),
+                false => delta_error(&name, e),
             }
-            e => delta_error(&name, e),
         })?;
         let paths: Vec<String> = match dry_run {
             true => metrics.files_deleted,

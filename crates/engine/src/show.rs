@@ -265,6 +265,15 @@ impl Script<'_> {
         if let Some(c) = &info.comment {
             stmt.push_str(&format!("\nCOMMENT '{}'", c.replace('\'', "''")));
         }
+        let props = self.properties_of(&name).await?;
+        if !props.is_empty() {
+            let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+            let lines: Vec<String> = props
+                .iter()
+                .map(|(k, v)| format!("  {} = {}", quote(k), quote(v)))
+                .collect();
+            stmt.push_str(&format!("\nTBLPROPERTIES (\n{})", lines.join(",\n")));
+        }
         Ok(stmt)
     }
 

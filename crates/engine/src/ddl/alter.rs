@@ -97,18 +97,19 @@ impl Script<'_> {
                     .await?;
             }
             AlterAction::AddCheck { name: c, expr } => {
+                let c_shown = format!("{} ({expr})", c.value);
                 delta
                     .add_constraint()
                     .with_constraint(c.value, expr.to_string())
                     .with_commit_properties(commit)
                     .await
-                    .map_err(|e| match e {
-                        deltalake::DeltaTableError::InvalidData { message } => {
-                            EngineError::Constraint(format!(
-                                "CHECK constraint on {name} is violated by existing rows: {message}"
-                            ))
-                        }
-                        e => e.into(),
+                    .map_err(|e| match crate::dml::delta_error(&name, e) {
+                        EngineError::Constraint(m) => EngineError::Constraint(format!(
+                            "CHECK constraint {} on {name} is violated by existing rows: {}",
+                            c_shown,
+                            m.split_once("): ").map_or(m.as_str(), |(_, d)| d)
+                        )),
+                        other => other,
                     })?;
             }
             AlterAction::DropConstraint { name: c, if_exists } => {

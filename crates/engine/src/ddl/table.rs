@@ -145,6 +145,12 @@ impl Script<'_> {
                 return Ok(Outcome::Changed(Changes::inserted(0)));
             }
         }
+        // REPLACE defines the table anew: the old CHECK constraints go first (they would be
+        // checked against the new rows otherwise).
+        let prior = match (prior, ct.or_replace) {
+            (Some(t), true) => Some(drop_all_constraints(t).await?),
+            (p, _) => p,
+        };
         let config = property_map(ct.properties.clone())?;
         let partitions: Vec<String> = ct.partitioned_by.iter().map(|i| i.value.clone()).collect();
         let outcome = if let Some(q) = &ct.query {
@@ -339,4 +345,20 @@ impl Script<'_> {
         }
         Ok(Outcome::Done)
     }
+}
+
+/// Drops every CHECK constraint of `table` (one commit, if it has any).
+async fn drop_all_constraints(table: deltalake::DeltaTable) -> EngineResult<deltalake::DeltaTable> {
+    let names: Vec<String> = table
+        .snapshot()?
+        .metadata()
+        .configuration()
+        .keys()
+        .filter_map(|k| k.strip_prefix("delta.constraints.").map(str::to_string))
+        .collect();
+    let mut table = table;
+    for n in names {
+        table = table.drop_constraints().with_constraint(n).await?;
+    }
+    Ok(table)
 }

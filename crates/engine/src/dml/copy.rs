@@ -112,11 +112,15 @@ impl Script<'_> {
             .runtime_env()
             .object_store(root.object_store())?;
         let state = self.session.state();
-        let mut listed: Vec<_> = root
-            .list_all_files(&state, store.as_ref(), "")
-            .await?
+        // Every file under the prefix, subfolders included (a PATTERN may reach into them).
+        let mut listed: Vec<_> = store
+            .list(Some(root.prefix()))
             .try_collect()
-            .await?;
+            .await
+            .map_err(|source| EngineError::ObjectStore {
+                path: copy.from.clone(),
+                source,
+            })?;
         listed.sort_by(|a, b| a.location.cmp(&b.location));
         let prefix = root.prefix().as_ref().trim_end_matches('/').to_string();
         let pattern: Option<Vec<char>> = copy.pattern.as_ref().map(|p| p.chars().collect());

@@ -53,6 +53,19 @@ pub(crate) fn delta_error(table: &FullName, e: DeltaTableError) -> EngineError {
         DeltaTableError::SchemaMismatch { msg } => {
             EngineError::Constraint(format!("the rows do not fit the schema of {table}: {msg}"))
         }
+        // delta-rs reports constraint and NOT NULL violations found while writing wrapped in a
+        // generic error; they are the user's data, not a fault.
+        e if e.to_string().contains("failed validation check")
+            || e.to_string().contains("Invariant violations") =>
+        {
+            let msg = e.to_string();
+            let detail = msg
+                .split_once("Invalid data found: ")
+                .map_or(msg.as_str(), |(_, d)| d);
+            EngineError::Constraint(format!(
+                "the write to {table} violates its constraints (NOT NULL or CHECK): {detail}"
+            ))
+        }
         e => EngineError::Delta(e),
     }
 }

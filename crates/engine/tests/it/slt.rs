@@ -1,7 +1,7 @@
 //! The SQL surface pinned by sqllogictest: every `.slt` file under `tests/slt` runs against a
 //! fresh lake (a catalog in SQLite, tables in a temporary folder), one session per file, so `USE`
-//! lasts from one record to the next as it does in a SQL session. `${DATA}` names a folder holding
-//! a copy of `tests/slt/data` that SQL may read and `system ok` commands may add files to.
+//! lasts from one record to the next as it does in a SQL session. `${DATA}` (with `control
+//! substitution on`) names a folder holding a copy of `tests/slt/data` that SQL may read.
 
 use std::path::{Path, PathBuf};
 
