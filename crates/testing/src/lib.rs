@@ -54,6 +54,18 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A fresh S3 bucket on moto (which takes unsigned requests); returns its name.
+pub async fn s3_bucket(prefix: &str) -> String {
+    let name = unique(prefix);
+    let resp = reqwest::Client::new()
+        .put(format!("{}/{name}", moto_endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{:?}", resp.text().await);
+    name
+}
+
 /// A fresh embedded store in a temporary directory (removed with the store).
 pub async fn embedded_store() -> Arc<dyn StateStore> {
     Arc::new(EmbeddedStore::in_temp_dir().await.unwrap())

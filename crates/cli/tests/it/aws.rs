@@ -44,12 +44,11 @@ async fn a_job_run_through_the_lambda_handler_is_executed_by_a_worker_on_dynamod
     let _alone = crate::HEAVY.lock().await;
     let aws = lakeplane_testing::aws_config().await;
     let table = lakeplane_testing::unique("e2e-state");
-    let bucket = lakeplane_testing::unique("e2e-lake");
+    let bucket = lakeplane_testing::s3_bucket("e2e-lake").await;
     lakeplane_store::dynamodb::DynamoStore::new(&aws, table.clone())
         .create_table()
         .await
         .unwrap();
-    crate::bucket(&bucket).await;
 
     // The admin token, as a new deployment gets it: `lakeplane token create`.
     let out = crate::lakeplane()

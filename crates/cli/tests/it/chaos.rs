@@ -238,10 +238,9 @@ async fn sigkilled_workers_lose_nothing_and_write_nothing_twice_on_the_embedded_
 async fn sigkilled_workers_lose_nothing_and_write_nothing_twice_on_dynamodb_and_s3() {
     let aws = lakeplane_testing::aws_config().await;
     let table = lakeplane_testing::unique("chaos-state");
-    let bucket = lakeplane_testing::unique("chaos-lake");
+    let bucket = lakeplane_testing::s3_bucket("chaos-lake").await;
     let store = lakeplane_store::dynamodb::DynamoStore::new(&aws, table.clone());
     store.create_table().await.unwrap();
-    crate::bucket(&bucket).await;
     let root = format!("s3://{bucket}/lake");
     let catalog: Arc<dyn lakeplane_store::StateStore> = Arc::new(
         lakeplane_store::dynamodb::DynamoStore::new(&aws, table.clone()),

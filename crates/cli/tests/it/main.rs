@@ -60,17 +60,6 @@ pub(crate) fn python() -> Command {
     Command::new(python)
 }
 
-/// Makes an S3 bucket on moto (which takes unsigned requests).
-pub(crate) async fn bucket(name: &str) {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("moto: AWS_ENDPOINT_URL");
-    let resp = reqwest::Client::new()
-        .put(format!("{endpoint}/{name}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{:?}", resp.text().await);
-}
-
 /// Where table `main.default.<table>` keeps its files, from the catalog in `store`.
 pub(crate) async fn location_of(
     store: Arc<dyn lakeplane_store::StateStore>,

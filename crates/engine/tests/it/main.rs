@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 mod access;
+mod lakehouse;
 mod params;
 mod slt;
 
@@ -58,14 +59,41 @@ impl Lake {
         self.engine.execute(ctx, sql).await?.collect().await
     }
 
+    /// A lake whose storage root is an S3 bucket on moto (started by scripts/test); SQL may read
+    /// the bucket and a local temporary folder.
+    pub async fn on_s3() -> Lake {
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = lakeplane_testing::s3_bucket("lake").await;
+        let aws = lakeplane_testing::aws_config().await;
+        let access = AccessPolicy::local([dir.path().to_path_buf()])
+            .with_s3_buckets(Some(vec![bucket.clone()]));
+        let root = url::Url::parse(&format!("s3://{bucket}/lake")).unwrap();
+        let engine =
+            Engine::new(StorageRoot::new(root), catalog().await, access, Some(aws)).unwrap();
+        Lake { engine, dir }
+    }
+
     /// Where table `main.default.<table>` keeps its files, as DESCRIBE DETAIL says.
     pub async fn location(&self, table: &str) -> std::path::PathBuf {
+        self.location_url(table).await.to_file_path().unwrap()
+    }
+
+    pub async fn location_url(&self, table: &str) -> url::Url {
         let batches = self.run(&format!("DESCRIBE DETAIL {table}")).await.unwrap();
         let i = batches[0].schema().index_of("location").unwrap();
-        url::Url::parse(&cell(&batches[0], 0, i))
-            .unwrap()
-            .to_file_path()
-            .unwrap()
+        url::Url::parse(&cell(&batches[0], 0, i)).unwrap()
+    }
+
+    /// Every row of a query, each cell as text.
+    pub async fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        let batches = self.run(sql).await.unwrap();
+        let mut rows = vec![];
+        for b in &batches {
+            for r in 0..b.num_rows() {
+                rows.push((0..b.num_columns()).map(|c| cell(b, r, c)).collect());
+            }
+        }
+        rows
     }
 
     /// The first column of the first row, as text.

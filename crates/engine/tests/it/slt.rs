@@ -111,12 +111,16 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn slt_dir() -> PathBuf {
+pub(crate) fn slt_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/slt")
 }
 
 async fn run_file(path: &Path) {
-    let lake = Lake::new().await;
+    run_file_in(&Lake::new().await, path).await;
+}
+
+/// Runs one `.slt` file against `lake`.
+pub(crate) async fn run_file_in(lake: &Lake, path: &Path) {
     let data = lake.dir.path().join("data");
     copy_dir(&slt_dir().join("data"), &data);
     let engine = lake.engine.clone();
@@ -134,7 +138,6 @@ async fn run_file(path: &Path) {
     if let Err(e) = runner.run_file_async(path).await {
         panic!("{}: {}", path.display(), e.display(true));
     }
-    drop(lake);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
