@@ -1,4 +1,5 @@
 -- Ingest: land the raw trips CSV in a Delta table. {{source}} is a job parameter.
+CREATE SCHEMA IF NOT EXISTS demo;
 CREATE OR REPLACE TABLE demo.trips AS
 SELECT CAST(trip_id AS BIGINT) AS trip_id,
        city,

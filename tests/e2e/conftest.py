@@ -3,6 +3,7 @@
 The binary comes from LAKEPLANE_BIN (scripts/test builds it). S3 tests use the moto server that
 scripts/test starts (AWS_ENDPOINT_URL).
 """
+import json
 import os
 import shutil
 import signal
@@ -11,8 +12,10 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
+import deltalake
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
@@ -33,6 +36,30 @@ def sql_file(task_key, path, depends_on=(), **kw):
     """A job task that runs the SQL file at `path`."""
     return jobs.Task(task_key=task_key, depends_on=[jobs.TaskDependency(task_key=d) for d in depends_on],
                      sql_task=jobs.SqlTask(warehouse_id="local", file=jobs.SqlTaskFile(path=str(path))), **kw)
+
+
+def table_location(w, platform, name: str) -> str:
+    """Where a table keeps its files, as `DESCRIBE DETAIL` says (run as a one-time job, read from
+    its output)."""
+    path = platform.data_dir / f"detail_{name.replace('.', '_')}.sql"
+    path.write_text(f"DESCRIBE DETAIL {name}")
+    run = w.jobs.submit(run_name=f"where is {name}", tasks=[jobs.SubmitTask(
+        task_key="detail", sql_task=jobs.SqlTask(warehouse_id="local", file=jobs.SqlTaskFile(path=str(path))))
+    ]).result(timeout=timedelta(seconds=60))
+    assert run.state.result_state == jobs.RunResultState.SUCCESS, run.state.state_message
+    out = w.jobs.get_run_output(run.tasks[0].run_id)
+    return json.loads(out.logs.splitlines()[1])["location"]
+
+
+def delta_table(w, platform, name: str):
+    """A table as the Python deltalake package reads it (moto's S3 for s3:// locations)."""
+    location = table_location(w, platform, name)
+    options = None
+    if location.startswith("s3://"):
+        options = {k: os.environ[k] for k in
+                   ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]}
+        options["AWS_ALLOW_HTTP"] = "true"
+    return deltalake.DeltaTable(location, storage_options=options)
 
 
 def free_port() -> int:

@@ -7,21 +7,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import boto3
-import deltalake
 import pytest
 import requests
 from databricks.sdk.errors import InvalidParameterValue, PermissionDenied, ResourceDoesNotExist
 from databricks.sdk.service import jobs, sql
 
-from conftest import REPO, Platform, sql_file
+from conftest import REPO, Platform, delta_table, sql_file
 
 DEMO = REPO / "examples" / "demo"
 WAIT = timedelta(seconds=120)
 
 
-def table(platform, name):
-    schema, tbl = name.split(".")
-    return deltalake.DeltaTable(str(platform.data_dir / "warehouse" / "main" / schema / tbl))
+def table(platform, name, w):
+    return delta_table(w, platform, name)
 
 
 def test_three_task_pipeline_runs_to_success(platform, w):
@@ -60,13 +58,13 @@ def test_three_task_pipeline_runs_to_success(platform, w):
     assert a.start_time >= ingest.end_time and b.start_time >= ingest.end_time, "transforms wait for ingest"
     assert a.start_time < b.end_time and b.start_time < a.end_time, "the two transforms ran in parallel"
 
-    trips = table(platform, "demo.trips").to_pyarrow_table()
+    trips = table(platform, "demo.trips", w).to_pyarrow_table()
     assert trips.num_rows == 10
-    daily = {(r["city"], str(r["pickup_date"])): r for r in table(platform, "demo.city_daily").to_pyarrow_table().to_pylist()}
+    daily = {(r["city"], str(r["pickup_date"])): r for r in table(platform, "demo.city_daily", w).to_pyarrow_table().to_pylist()}
     assert daily[("Seattle", "2024-05-01")]["trips"] == 2
     assert daily[("Seattle", "2024-05-01")]["fares_usd"] == pytest.approx(36.6)
     assert sum(r["trips"] for r in daily.values()) == 10
-    long = table(platform, "demo.long_trips").to_pyarrow_table().to_pylist()
+    long = table(platform, "demo.long_trips", w).to_pyarrow_table().to_pylist()
     assert sorted(r["trip_id"] for r in long) == [2, 4, 5, 8, 10]
 
     out = w.jobs.get_run_output(ingest.run_id)
@@ -176,13 +174,14 @@ def test_sql_file_from_s3(platform, w):
     bucket = f"sql-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="jobs/from_s3.sql",
-                  Body=b"CREATE OR REPLACE TABLE s3demo.answer AS SELECT 42 AS answer")
+                  Body=b"CREATE SCHEMA IF NOT EXISTS s3demo; "
+                       b"CREATE OR REPLACE TABLE s3demo.answer AS SELECT 42 AS answer")
     run = w.jobs.submit(run_name="from s3", tasks=[jobs.SubmitTask(
         task_key="s3", sql_task=jobs.SqlTask(warehouse_id="local",
                                              file=jobs.SqlTaskFile(path=f"s3://{bucket}/jobs/from_s3.sql")))
     ]).result(timeout=WAIT)
     assert run.state.result_state == jobs.RunResultState.SUCCESS, run.state.state_message
-    assert table(platform, "s3demo.answer").to_pyarrow_table().to_pylist() == [{"answer": 42}]
+    assert table(platform, "s3demo.answer", w).to_pyarrow_table().to_pylist() == [{"answer": 42}]
 
 
 def test_killed_worker_does_not_lose_the_run():
@@ -191,7 +190,7 @@ def test_killed_worker_does_not_lose_the_run():
     try:
         w = p.client()
         slow = p.data_dir / "slow.sql"
-        slow.write_text("CREATE TABLE crash.result AS "
+        slow.write_text("CREATE SCHEMA IF NOT EXISTS crash; CREATE TABLE crash.result AS "
                         "SELECT count(*) AS n FROM range(10000) a CROSS JOIN range(3000) b")
         lease = ["--lease-seconds", "2", "--heartbeat-ms", "300"]
         first = p.worker("--id", "doomed", *lease)
@@ -206,6 +205,8 @@ def test_killed_worker_does_not_lose_the_run():
         second = p.worker("--id", "rescuer", *lease)
         try:
             run = waiter.result(timeout=WAIT)
+            # Read while the rescuer still serves: finding the table's files is a job too.
+            rows = table(p, "crash.result", w).to_pyarrow_table().to_pylist()
         finally:
             second.terminate()
             second.wait()
@@ -220,7 +221,7 @@ def test_killed_worker_does_not_lose_the_run():
         assert rescued.start_time - lost.start_time >= 2000, "the rescue began after the lease expired"
         logs = "".join(f.read_text() for f in p.data_dir.glob("worker-*.log"))
         assert "stopped renewing its lease" in logs
-        assert table(p, "crash.result").to_pyarrow_table().to_pylist() == [{"n": 30_000_000}]
+        assert rows == [{"n": 30_000_000}]
     finally:
         p.close()
 

@@ -6,10 +6,9 @@ import threading
 import time
 from datetime import timedelta
 
-import deltalake
 from databricks.sdk.service import jobs
 
-from conftest import Platform, sql_file
+from conftest import Platform, delta_table, sql_file
 
 WAIT = timedelta(seconds=120)
 EVIL = "x'); DROP TABLE inj.t; --"
@@ -26,7 +25,7 @@ def test_a_job_parameter_holding_sql_lands_as_a_literal(platform, w):
                         tasks=[sql_file("setup", setup), sql_file("load", load, depends_on=["setup"])])
     run = w.jobs.run_now(job_id=job.job_id, job_parameters={"v": EVIL}).result(timeout=WAIT)
     assert run.state.result_state == jobs.RunResultState.SUCCESS, run.state.state_message
-    table = deltalake.DeltaTable(str(platform.data_dir / "warehouse" / "main" / "inj" / "t"))
+    table = delta_table(w, platform, "inj.t")
     assert table.to_pyarrow_table().to_pylist() == [{"s": EVIL}] * 3, "three literal rows; the table survived"
 
 

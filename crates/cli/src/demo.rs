@@ -163,9 +163,28 @@ pub async fn run(
         let table = lakeplane_engine::arrow::util::pretty::pretty_format_batches(&batches)?;
         crate::say!("\n{sql}\n{table}");
     }
+    let ctx = lakeplane_engine::ExecContext::new("demo");
+    let detail = engine
+        .execute(&ctx, "DESCRIBE DETAIL demo.city_daily")
+        .await?
+        .collect()
+        .await?;
+    let location = detail
+        .first()
+        .and_then(|b| {
+            let col = b.column_by_name("location")?;
+            lakeplane_engine::arrow::util::display::ArrayFormatter::try_new(
+                col.as_ref(),
+                &Default::default(),
+            )
+            .ok()
+            .map(|f| f.value(0).to_string())
+        })
+        .unwrap_or_default();
     crate::say!(
-        "\nThe Delta tables are under {}",
-        data_dir.join("warehouse/main/demo").display()
+        "\nThe tables are Delta tables in catalog main, schema demo, under {}; \
+         `DESCRIBE DETAIL demo.city_daily` says where each is (this one: {location})",
+        data_dir.join("warehouse").display()
     );
     Ok(())
 }

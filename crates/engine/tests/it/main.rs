@@ -6,6 +6,7 @@ mod access;
 mod lakehouse;
 mod params;
 mod slt;
+mod tpch;
 
 use std::path::PathBuf;
 
@@ -19,6 +20,17 @@ use lakeplane_engine::{Engine, EngineError, ExecContext, Outcome, TxnId};
 pub async fn catalog() -> std::sync::Arc<dyn lakeplane_core::catalog::Metastore> {
     let control = lakeplane_control::Control::new(lakeplane_testing::embedded_store().await);
     std::sync::Arc::new(control.catalogs().clone())
+}
+
+/// Every row of some batches, each cell as text (NULL as `NULL`).
+pub fn rows_of(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    let mut rows = vec![];
+    for b in batches {
+        for r in 0..b.num_rows() {
+            rows.push((0..b.num_columns()).map(|c| cell(b, r, c)).collect());
+        }
+    }
+    rows
 }
 
 pub struct Lake {
@@ -86,14 +98,7 @@ impl Lake {
 
     /// Every row of a query, each cell as text.
     pub async fn rows(&self, sql: &str) -> Vec<Vec<String>> {
-        let batches = self.run(sql).await.unwrap();
-        let mut rows = vec![];
-        for b in &batches {
-            for r in 0..b.num_rows() {
-                rows.push((0..b.num_columns()).map(|c| cell(b, r, c)).collect());
-            }
-        }
-        rows
+        rows_of(&self.run(sql).await.unwrap())
     }
 
     /// The first column of the first row, as text.
