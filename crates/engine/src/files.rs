@@ -34,6 +34,9 @@ pub(crate) struct Sources {
 pub(crate) const FILES_CATALOG: &str = "lakeplane_session";
 pub(crate) const FILES_SCHEMA: &str = "files";
 
+/// Numbers the tables behind `read_files` calls.
+static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// One `read_files(...)` call found in a statement.
 #[derive(Debug, Default)]
 struct Call {
@@ -80,7 +83,11 @@ impl VisitorMut for Finder {
             return ControlFlow::Continue(());
         }
         let mut call = Call {
-            table: format!("__read_files_{}", self.calls.len()),
+            // Unique in the process: one statement may plan several views that each read files.
+            table: format!(
+                "__read_files_{}",
+                CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
             ..Default::default()
         };
         for arg in &args.args {

@@ -39,6 +39,7 @@ mod files;
 mod history;
 mod maintenance;
 mod output;
+mod pattern;
 mod runtime;
 mod s3;
 mod script;

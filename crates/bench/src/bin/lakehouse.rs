@@ -50,6 +50,10 @@ struct Args {
     /// Skip TPC-H.
     #[arg(long)]
     merge_only: bool,
+    /// Also run the queries in lakeplane over views of the Parquet files (no Delta), to tell
+    /// DataFusion's own time from what the Delta tables add.
+    #[arg(long)]
+    parquet_views: bool,
     /// Internal: run only the MERGE in this process and print its time and peak RSS.
     #[arg(long, hide = true)]
     merge_step: bool,
@@ -66,16 +70,29 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-async fn engine(dir: &Path) -> anyhow::Result<Engine> {
+/// An engine over a lake in `dir` that may read what is under `readable`.
+async fn engine(dir: &Path, readable: &Path) -> anyhow::Result<Engine> {
     std::fs::create_dir_all(dir)?;
     let store = EmbeddedStore::open(dir.join("state.db")).await?;
     let control = Control::new(Arc::new(store));
     Ok(Engine::new(
         StorageRoot::local(&dir.join("warehouse"))?,
         Arc::new(control.catalogs().clone()),
-        AccessPolicy::local([dir.to_path_buf()]),
+        AccessPolicy::local([readable.to_path_buf()]),
         None,
     )?)
+}
+
+/// The first cell of a query's answer, as text.
+async fn scalar(engine: &Engine, sql: &str) -> anyhow::Result<String> {
+    let out = engine.execute(&ExecContext::new("bench"), sql).await?;
+    let batches: Vec<_> = out.into_stream().try_collect().await?;
+    let b = batches.first().context("no rows")?;
+    let f = lakeplane_engine::arrow::util::display::ArrayFormatter::try_new(
+        b.column(0).as_ref(),
+        &Default::default(),
+    )?;
+    Ok(f.value(0).to_string())
 }
 
 async fn run(engine: &Engine, sql: &str) -> anyhow::Result<usize> {
@@ -120,7 +137,7 @@ async fn tpch(args: &Args) -> anyhow::Result<()> {
         );
     }
     let lake = args.dir.join(format!("lake-sf{}", args.sf));
-    let engine = engine(&lake).await?;
+    let engine = engine(&lake, &args.dir).await?;
     let t = Instant::now();
     for table in TABLES {
         let exists = engine
@@ -143,6 +160,19 @@ async fn tpch(args: &Args) -> anyhow::Result<()> {
         }
     }
     eprintln!("Delta tables ready in {:.1} s", t.elapsed().as_secs_f64());
+    if args.parquet_views {
+        run(&engine, "CREATE CATALOG IF NOT EXISTS pq").await?;
+        for table in TABLES {
+            run(
+                &engine,
+                &format!(
+                    "CREATE OR REPLACE VIEW pq.default.{table} AS SELECT * FROM read_files('{}')",
+                    data.join(format!("{table}.parquet")).display()
+                ),
+            )
+            .await?;
+        }
+    }
 
     let queries = repo_root().join("tests/tpch/queries");
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -163,8 +193,18 @@ async fn tpch(args: &Args) -> anyhow::Result<()> {
         "TPC-H SF{} on {threads} threads, median of {} runs (ms)",
         args.sf, args.runs
     );
-    println!("| query | lakeplane | DuckDB | ratio |");
-    println!("|---|---:|---:|---:|");
+    let pq = |q: &str| format!("USE CATALOG pq; {q}");
+    match args.parquet_views {
+        true => {
+            println!("| query | lakeplane | DuckDB | ratio | lakeplane over the Parquet files, no Delta |");
+            println!("|---|---:|---:|---:|---:|");
+        }
+        false => {
+            println!("| query | lakeplane | DuckDB | ratio |");
+            println!("|---|---:|---:|---:|");
+        }
+    }
+    let mut pq_total = 0.0;
     let (mut ours_total, mut theirs_total) = (0.0, 0.0);
     for q in 1..=22 {
         let name = format!("q{q:02}");
@@ -184,13 +224,31 @@ async fn tpch(args: &Args) -> anyhow::Result<()> {
         );
         ours_total += ours;
         theirs_total += theirs;
+        let mut extra = String::new();
+        if args.parquet_views {
+            let mut times = vec![];
+            for _ in 0..args.runs {
+                let t = Instant::now();
+                run(&engine, &pq(&sql))
+                    .await
+                    .with_context(|| format!("{name} (parquet)"))?;
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            let p = median(times);
+            pq_total += p;
+            extra = format!(" {p:.0} |");
+        }
         println!(
-            "| {name} | {ours:.0} | {theirs:.0} | {:.2} |",
+            "| {name} | {ours:.0} | {theirs:.0} | {:.2} |{extra}",
             ours / theirs
         );
     }
+    let extra = match args.parquet_views {
+        true => format!(" {pq_total:.0} ({:.2}x DuckDB) |", pq_total / theirs_total),
+        false => String::new(),
+    };
     println!(
-        "| total | {ours_total:.0} | {theirs_total:.0} | {:.2} |",
+        "| total | {ours_total:.0} | {theirs_total:.0} | {:.2} |{extra}",
         ours_total / theirs_total
     );
     Ok(())
@@ -200,7 +258,7 @@ async fn merge_setup(args: &Args) -> anyhow::Result<PathBuf> {
     let lake = args
         .dir
         .join(format!("merge-{}-{}", args.merge_target, args.merge_source));
-    let engine = engine(&lake).await?;
+    let engine = engine(&lake, &args.dir).await?;
     let ready = engine
         .execute(&ExecContext::new("bench"), "DESCRIBE DETAIL target_v0")
         .await
@@ -238,7 +296,7 @@ async fn merge_step(args: &Args) -> anyhow::Result<()> {
     let lake = args
         .dir
         .join(format!("merge-{}-{}", args.merge_target, args.merge_source));
-    let engine = engine(&lake).await?;
+    let engine = engine(&lake, &args.dir).await?;
     let before = peak_rss_mib();
     let t = Instant::now();
     run(
@@ -249,7 +307,7 @@ async fn merge_step(args: &Args) -> anyhow::Result<()> {
     )
     .await?;
     let secs = t.elapsed().as_secs_f64();
-    let rows = run(&engine, "SELECT count(*) FROM target").await?;
+    let rows = scalar(&engine, "SELECT count(*) FROM target").await?;
     println!(
         "{{\"seconds\": {secs:.2}, \"peak_rss_mib\": {:.0}, \"peak_before_merge_mib\": {before:.0}, \"rows\": {rows}}}",
         peak_rss_mib()

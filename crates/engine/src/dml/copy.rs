@@ -37,19 +37,6 @@ pub const MAX_COPY_FILES: usize = 1000;
 /// Names the application transactions that record loaded files.
 const COPY_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6c61_6b65_706c_616e_6500_0000_0000_0002);
 
-/// Whether `name` matches a glob of `*` (any run of characters) and `?` (one character).
-fn glob(pattern: &[char], name: &[char]) -> bool {
-    match (pattern.first(), name.first()) {
-        (None, None) => true,
-        (Some('*'), _) => {
-            glob(&pattern[1..], name) || (!name.is_empty() && glob(pattern, &name[1..]))
-        }
-        (Some('?'), Some(_)) => glob(&pattern[1..], &name[1..]),
-        (Some(p), Some(n)) if p == n => glob(&pattern[1..], &name[1..]),
-        _ => false,
-    }
-}
-
 fn option<'a>(opts: &'a [(String, String)], key: &str) -> Option<&'a str> {
     opts.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -123,7 +110,6 @@ impl Script<'_> {
             })?;
         listed.sort_by(|a, b| a.location.cmp(&b.location));
         let prefix = root.prefix().as_ref().trim_end_matches('/').to_string();
-        let pattern: Option<Vec<char>> = copy.pattern.as_ref().map(|p| p.chars().collect());
         let mut picked = Vec::new();
         let mut bytes = 0u64;
         let limit = self.engine.sources.policy.limits.max_read_bytes;
@@ -141,8 +127,8 @@ impl Script<'_> {
             {
                 continue;
             }
-            if let Some(p) = &pattern {
-                if !glob(p, &relative.chars().collect::<Vec<_>>()) {
+            if let Some(p) = &copy.pattern {
+                if !crate::pattern::glob(p, relative) {
                     continue;
                 }
             }
@@ -269,22 +255,5 @@ impl Script<'_> {
             }
             Err(e) => Err(delta_error(&name, e)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn globs_match_stars_and_marks() {
-        let g = |p: &str, n: &str| {
-            super::glob(
-                &p.chars().collect::<Vec<_>>(),
-                &n.chars().collect::<Vec<_>>(),
-            )
-        };
-        assert!(g("*.csv", "a.csv"));
-        assert!(g("day=*/part-?.csv", "day=1/part-3.csv"));
-        assert!(!g("*.csv", "a.json"));
-        assert!(!g("a?", "a"));
     }
 }
