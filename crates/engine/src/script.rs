@@ -117,8 +117,8 @@ impl<'a> Script<'a> {
 
     async fn command(&self, index: usize, command: Command) -> EngineResult<Outcome> {
         match command {
-            Command::Std(stmt) => self.statement(index, stmt).await,
-            Command::Lake(lake) => self.lake(index, lake).await,
+            Command::Std(stmt) => self.statement(index, *stmt).await,
+            Command::Lake(lake) => self.lake(index, *lake).await,
         }
     }
 

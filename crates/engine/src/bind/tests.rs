@@ -13,7 +13,7 @@ fn parse(sql: &str, p: &Params) -> EngineResult<Vec<Statement>> {
     Ok(commands
         .into_iter()
         .map(|c| match c {
-            Command::Std(s) => s,
+            Command::Std(s) => *s,
             Command::Lake(l) => panic!("{} is not a parser statement", l.kind()),
         })
         .collect())

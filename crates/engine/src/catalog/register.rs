@@ -173,11 +173,12 @@ impl Script<'_> {
         };
         let context = SchemaName::new(&def.catalog, &def.schema)?;
         let mut commands = crate::sql::parse(&def.sql, &Params::new())?;
-        let (Some(Command::Std(mut stmt)), true) = (commands.pop(), commands.is_empty()) else {
+        let (Some(Command::Std(stmt)), true) = (commands.pop(), commands.is_empty()) else {
             return Err(EngineError::invalid(format!(
                 "view {name} is not one query"
             )));
         };
+        let mut stmt = *stmt;
         files::rewrite(&self.session, &self.engine.sources, &mut stmt).await?;
         self.prepare(&mut stmt, &context, depth + 1).await?;
         let plan = self

@@ -61,9 +61,13 @@ impl Script<'_> {
         }
         // The source, as a query of its own (its values are bound literals already).
         let mut parsed = crate::sql::parse(&format!("SELECT * FROM {}", m.source), &Params::new())?;
-        let (Some(Command::Std(stmt @ Statement::Query(_))), true) =
-            (parsed.pop(), parsed.is_empty())
-        else {
+        let (Some(Command::Std(stmt)), true) = (parsed.pop(), parsed.is_empty()) else {
+            return Err(EngineError::invalid(
+                "MERGE: the source is not a table or query",
+            ));
+        };
+        let stmt = *stmt;
+        let Statement::Query(_) = &stmt else {
             return Err(EngineError::invalid(
                 "MERGE: the source is not a table or query",
             ));

@@ -15,7 +15,6 @@ use crate::script::Script;
 use crate::sql::ast::DescribeWhat;
 
 impl Script<'_> {
-
     pub(crate) async fn describe(
         &self,
         table: &ObjectName,
@@ -100,7 +99,6 @@ impl Script<'_> {
             }
         }
     }
-
 
     async fn describe_detail(&self, name: &FullName) -> EngineResult<Outcome> {
         let (info, delta) = self.delta_table(name).await?;

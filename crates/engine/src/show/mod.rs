@@ -12,9 +12,9 @@ use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use deltalake::datafusion::sql::sqlparser::ast::Statement;
 use lakeplane_core::catalog::{check_name, FullName, TableInfo, TableType};
 
-use crate::pattern::like;
 use crate::error::{EngineError, EngineResult};
 use crate::output::{batch_stream, Outcome};
+use crate::pattern::like;
 use crate::script::Script;
 use crate::sql::ast::Show;
 
@@ -166,7 +166,6 @@ impl Script<'_> {
         }
     }
 
-
     /// A table's or view's columns.
     pub(crate) async fn schema_of(&self, name: &FullName) -> EngineResult<SchemaRef> {
         let info = self.table_info(name).await?;
@@ -190,14 +189,16 @@ impl Script<'_> {
             name.name.replace('`', "``")
         );
         match crate::sql::parse(&sql, &crate::Params::new())?.pop() {
-            Some(crate::sql::ast::Command::Std(s)) => Ok(s),
+            Some(crate::sql::ast::Command::Std(s)) => Ok(*s),
             _ => Err(EngineError::invalid("could not read the view")),
         }
     }
 
-
     /// The table's properties: the Delta table's configuration, or a view's catalog properties.
-    pub(crate) async fn properties_of(&self, name: &FullName) -> EngineResult<Vec<(String, String)>> {
+    pub(crate) async fn properties_of(
+        &self,
+        name: &FullName,
+    ) -> EngineResult<Vec<(String, String)>> {
         let info = self.table_info(name).await?;
         if info.table_type == TableType::View {
             return Ok(info.properties.into_iter().collect());
@@ -213,7 +214,6 @@ impl Script<'_> {
         props.sort();
         Ok(props)
     }
-
 
     async fn create_statement(&self, info: &TableInfo) -> EngineResult<String> {
         let name = info.full_name();

@@ -12,8 +12,8 @@ use deltalake::datafusion::sql::sqlparser::ast::{
 #[derive(Debug, Clone)]
 pub(crate) enum Command {
     /// A statement the SQL parser knows (SELECT, INSERT, UPDATE, DELETE, DROP, ...).
-    Std(Statement),
-    Lake(Lake),
+    Std(Box<Statement>),
+    Lake(Box<Lake>),
 }
 
 /// `key = value` pairs of `TBLPROPERTIES (…)`, `FORMAT_OPTIONS (…)` and the like.
@@ -108,7 +108,7 @@ pub(crate) enum AlterAction {
     SetProperties(Properties),
     UnsetProperties { keys: Vec<String>, if_exists: bool },
     ColumnComment { column: Ident, comment: String },
-    AddCheck { name: Ident, expr: Expr },
+    AddCheck { name: Ident, expr: Box<Expr> },
     DropConstraint { name: Ident, if_exists: bool },
 }
 

@@ -196,7 +196,10 @@ pub(super) fn alter(p: &mut Parser) -> PResult<Option<Lake>> {
         p.expect_token(&Token::LParen)?;
         let expr = p.parse_expr()?;
         p.expect_token(&Token::RParen)?;
-        AlterAction::AddCheck { name, expr }
+        AlterAction::AddCheck {
+            name,
+            expr: Box::new(expr),
+        }
     } else if eat_all(p, &["ADD", "COLUMNS"]) || eat_all(p, &["ADD", "COLUMN"]) {
         AlterAction::AddColumns(column_defs(p)?)
     } else if eat_all(p, &["RENAME", "TO"]) {

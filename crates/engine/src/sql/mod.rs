@@ -42,8 +42,8 @@ pub(crate) fn parse(sql: &str, params: &Params) -> EngineResult<Vec<Command>> {
             )));
         }
         let command = match lake(&mut p)? {
-            Some(l) => Command::Lake(l),
-            None => Command::Std(p.parse_statement()?),
+            Some(l) => Command::Lake(Box::new(l)),
+            None => Command::Std(Box::new(p.parse_statement()?)),
         };
         commands.push(command);
         let next = p.peek_token();

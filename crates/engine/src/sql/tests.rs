@@ -101,7 +101,8 @@ fn parameters_bind_inside_our_own_statements() {
         &p,
     )
     .unwrap();
-    let Command::Lake(Lake::Merge(m)) = &c[0] else {
+    let Command::Lake(lake) = &c[0] else { panic!() };
+    let Lake::Merge(m) = lake.as_ref() else {
         panic!()
     };
     assert_eq!(m.on.to_string(), "t.a = 'x''; DROP'");
