@@ -32,13 +32,27 @@ use crate::catalog::open::open;
 use crate::error::{EngineError, EngineResult};
 use crate::script::Script;
 
+/// How many versions a commit tries before giving up. Each try follows another writer's commit and
+/// checks it for a real conflict first (a MERGE that rewrote the files this one read fails at once),
+/// so only writers that do not conflict — appends — ever use many. delta-rs's default, 15, let one of
+/// four writers appending in a loop on S3 starve.
+pub const MAX_COMMIT_ATTEMPTS: usize = 100;
+
 /// A failed Delta operation on `table`, said in the user's terms.
 pub(crate) fn delta_error(table: &FullName, e: DeltaTableError) -> EngineError {
     match e {
         DeltaTableError::Transaction {
+            source: TransactionError::MaxCommitAttempts(n),
+        } => EngineError::ConcurrentModification {
+            table: table.to_string(),
+            message: format!(
+                "other writers committed first {n} times in a row; nothing was written. \
+                 Run the statement again."
+            ),
+        },
+        DeltaTableError::Transaction {
             source:
                 source @ (TransactionError::CommitConflict(_)
-                | TransactionError::MaxCommitAttempts(_)
                 | TransactionError::VersionAlreadyExists(_)),
         } => EngineError::ConcurrentModification {
             table: table.to_string(),
@@ -126,12 +140,15 @@ impl Script<'_> {
         Ok(version)
     }
 
-    /// The commit properties of statement `index`: the transaction identity, if any, and who ran it.
+    /// The commit properties of statement `index`: the transaction identity, if any, who ran it,
+    /// and how often to try the next version after losing a commit race.
     pub(crate) fn commit(&self, index: usize) -> CommitProperties {
-        let props = CommitProperties::default().with_metadata([(
-            "userName".to_string(),
-            Value::String(self.ctx.principal.clone()),
-        )]);
+        let props = CommitProperties::default()
+            .with_max_retries(MAX_COMMIT_ATTEMPTS)
+            .with_metadata([(
+                "userName".to_string(),
+                Value::String(self.ctx.principal.clone()),
+            )]);
         match &self.ctx.txn {
             Some(txn) => props.with_application_transaction(Transaction::new(
                 format!("{}/{index}", txn.app_id),
