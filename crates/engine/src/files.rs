@@ -150,20 +150,40 @@ pub(crate) async fn rewrite(
     Ok(())
 }
 
-fn option<'a>(call: &'a Call, names: &[&str]) -> Option<&'a str> {
-    call.options
-        .iter()
-        .find(|(k, _)| names.contains(&k.as_str()))
+/// Options of a file read (`read_files`' named arguments, COPY INTO's FORMAT_OPTIONS), by name.
+pub(crate) type FileOptions = [(String, String)];
+
+/// The first of `names` given (any case).
+pub(crate) fn option<'a>(opts: &'a FileOptions, names: &[&str]) -> Option<&'a str> {
+    opts.iter()
+        .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
         .map(|(_, v)| v.as_str())
 }
 
-fn flag(call: &Call, name: &str, default: bool) -> EngineResult<bool> {
-    match option(call, &[name]) {
+/// A true/false option; `what` names the statement in the error.
+pub(crate) fn flag(
+    opts: &FileOptions,
+    name: &str,
+    default: bool,
+    what: &str,
+) -> EngineResult<bool> {
+    match option(opts, &[name]) {
         None => Ok(default),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
         Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
         Some(v) => Err(EngineError::Invalid(format!(
-            "read_files: {name} must be true or false, got '{v}'"
+            "{what}: option '{name}' must be true or false, got '{v}'"
+        ))),
+    }
+}
+
+/// A CSV delimiter (`sep` or `delimiter`, one character; `,` when not given).
+pub(crate) fn csv_delimiter(opts: &FileOptions, what: &str) -> EngineResult<u8> {
+    match option(opts, &["sep", "delimiter"]) {
+        None => Ok(b','),
+        Some(d) if d.len() == 1 => Ok(d.as_bytes()[0]),
+        Some(d) => Err(EngineError::Invalid(format!(
+            "{what}: the delimiter must be one character, got '{d}'"
         ))),
     }
 }
@@ -188,7 +208,7 @@ async fn register(ctx: &SessionContext, sources: &Sources, call: Call) -> Engine
     };
     let location = locate(ctx, sources, &path)?;
     let ext = extension(&location);
-    let format = match option(&call, &["format"]) {
+    let format = match option(&call.options, &["format"]) {
         Some(f) => f.to_ascii_lowercase(),
         None => match ext.as_str() {
             ".csv" | ".json" | ".parquet" => ext.trim_start_matches('.').to_string(),
@@ -206,18 +226,9 @@ async fn register(ctx: &SessionContext, sources: &Sources, call: Call) -> Engine
     let table = qualified.as_str();
     match format.as_str() {
         "csv" => {
-            let delimiter = match option(&call, &["sep", "delimiter"]) {
-                None => b',',
-                Some(d) if d.len() == 1 => d.as_bytes()[0],
-                Some(d) => {
-                    return Err(EngineError::Invalid(format!(
-                        "read_files: the delimiter must be one character, got '{d}'"
-                    )))
-                }
-            };
             let options = CsvReadOptions::new()
-                .has_header(flag(&call, "header", false)?)
-                .delimiter(delimiter)
+                .has_header(flag(&call.options, "header", false, "read_files")?)
+                .delimiter(csv_delimiter(&call.options, "read_files")?)
                 .file_extension(&ext);
             ctx.register_csv(table, &location, options).await?;
         }

@@ -36,6 +36,18 @@ pub(crate) fn location(info: &TableInfo) -> EngineResult<Url> {
     Url::parse(loc).map_err(|e| EngineError::invalid(format!("table location '{loc}': {e}")))
 }
 
+/// A table's Delta table at its latest version. Errors: no Delta log at its location.
+pub(crate) async fn open_table(info: &TableInfo) -> EngineResult<DeltaTable> {
+    match open::open(&location(info)?).await? {
+        Some(t) => Ok(t),
+        None => Err(EngineError::invalid(format!(
+            "table {} has no Delta log at {}",
+            info.full_name(),
+            info.storage_location.as_deref().unwrap_or("?")
+        ))),
+    }
+}
+
 impl Script<'_> {
     /// The current catalog and schema (`USE`).
     pub(crate) fn current(&self) -> SchemaName {
@@ -97,12 +109,7 @@ impl Script<'_> {
                 "{name} is a view; only tables can be written or maintained"
             )));
         }
-        match open::open(&location(&info)?).await? {
-            Some(t) => Ok((info, t)),
-            None => Err(EngineError::invalid(format!(
-                "table {name} has no Delta log at {}",
-                info.storage_location.as_deref().unwrap_or("?")
-            ))),
-        }
+        let table = open_table(&info).await?;
+        Ok((info, table))
     }
 }

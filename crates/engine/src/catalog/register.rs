@@ -24,7 +24,7 @@ use deltalake::datafusion::sql::sqlparser::ast::{
 use lakeplane_core::catalog::{FullName, SchemaName, TableInfo, TableType};
 
 use super::location;
-use super::open::{open, open_as_of, AsOf};
+use super::open::{open_as_of, AsOf};
 use crate::error::{EngineError, EngineResult};
 use crate::script::Script;
 use crate::sql::ast::Command;
@@ -147,15 +147,9 @@ impl Script<'_> {
         let info = self.table_info(&name).await?;
         let provider = match info.table_type {
             TableType::View => Box::pin(self.view(&info, depth)).await?,
-            TableType::Managed | TableType::External => match open(&location(&info)?).await? {
-                Some(table) => table.table_provider().await?,
-                None => {
-                    return Err(EngineError::invalid(format!(
-                        "table {name} has no Delta log at {}",
-                        info.storage_location.as_deref().unwrap_or("?")
-                    )))
-                }
-            },
+            TableType::Managed | TableType::External => {
+                super::open_table(&info).await?.table_provider().await?
+            }
         };
         self.put(c, s, t, provider)
     }

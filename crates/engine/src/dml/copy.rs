@@ -37,22 +37,7 @@ pub const MAX_COPY_FILES: usize = 1000;
 /// Names the application transactions that record loaded files.
 const COPY_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6c61_6b65_706c_616e_6500_0000_0000_0002);
 
-fn option<'a>(opts: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    opts.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v.as_str())
-}
-
-fn flag(opts: &[(String, String)], key: &str) -> EngineResult<bool> {
-    match option(opts, key) {
-        None => Ok(false),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(EngineError::invalid(format!(
-            "COPY INTO: option '{key}' must be true or false, got '{v}'"
-        ))),
-    }
-}
+const COPY: &str = "COPY INTO";
 
 impl Script<'_> {
     pub(crate) async fn copy_into(&self, index: usize, copy: CopyInto) -> EngineResult<Outcome> {
@@ -62,24 +47,11 @@ impl Script<'_> {
             return Ok(Outcome::Changed(Changes::inserted(0)));
         }
         let format: Arc<dyn FileFormat> = match copy.format.as_str() {
-            "CSV" => {
-                let delimiter = match option(&copy.format_options, "delimiter")
-                    .or(option(&copy.format_options, "sep"))
-                {
-                    None => b',',
-                    Some(d) if d.len() == 1 => d.as_bytes()[0],
-                    Some(d) => {
-                        return Err(EngineError::invalid(format!(
-                            "COPY INTO: the delimiter must be one character, got '{d}'"
-                        )))
-                    }
-                };
-                Arc::new(
-                    CsvFormat::default()
-                        .with_has_header(flag(&copy.format_options, "header")?)
-                        .with_delimiter(delimiter),
-                )
-            }
+            "CSV" => Arc::new(
+                CsvFormat::default()
+                    .with_has_header(files::flag(&copy.format_options, "header", false, COPY)?)
+                    .with_delimiter(files::csv_delimiter(&copy.format_options, COPY)?),
+            ),
             "JSON" => Arc::new(JsonFormat::default()),
             "PARQUET" => Arc::new(ParquetFormat::default()),
             other => {
@@ -88,8 +60,9 @@ impl Script<'_> {
                 )))
             }
         };
-        let merge_schema = flag(&copy.copy_options, "mergeSchema")?;
-        let headerless_csv = copy.format == "CSV" && !flag(&copy.format_options, "header")?;
+        let merge_schema = files::flag(&copy.copy_options, "mergeSchema", false, COPY)?;
+        let headerless_csv =
+            copy.format == "CSV" && !files::flag(&copy.format_options, "header", false, COPY)?;
 
         // The files under the source, with the ones to load picked.
         let location = files::locate(&self.session, &self.engine.sources, &copy.from)?;

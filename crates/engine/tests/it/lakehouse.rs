@@ -74,6 +74,42 @@ async fn optimize_reports_what_it_compacted_and_show_create_table_reads_back() {
     assert_eq!(lake.scalar("SHOW CREATE TABLE o").await, create);
 }
 
+#[tokio::test]
+async fn dropping_a_managed_table_deletes_its_files_and_an_external_one_keeps_them() {
+    let lake = Lake::new().await;
+    lake.run("CREATE TABLE managed AS SELECT 1 AS v")
+        .await
+        .unwrap();
+    let managed = lake.location("managed").await;
+    assert!(managed.join("_delta_log").is_dir());
+    let outside = lake.dir.path().join("outside");
+    // (A local LOCATION must exist already: the access policy resolves it before anything is made.)
+    std::fs::create_dir_all(&outside).unwrap();
+    lake.run(&format!(
+        "CREATE TABLE ext (v INT) LOCATION '{}'",
+        outside.display()
+    ))
+    .await
+    .unwrap();
+    lake.run("INSERT INTO ext VALUES (2)").await.unwrap();
+    lake.run("DROP TABLE managed; DROP TABLE ext")
+        .await
+        .unwrap();
+    assert!(!managed.exists(), "the managed table's folder is gone");
+    assert!(
+        outside.join("_delta_log").is_dir(),
+        "the external table's files stay"
+    );
+    // And can be registered again, as they are.
+    lake.run(&format!(
+        "CREATE TABLE ext LOCATION '{}'",
+        outside.display()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(lake.scalar("SELECT v FROM ext").await, "2");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merges_racing_on_the_same_files_fail_clearly_and_leave_the_table_whole() {
     let lake = Arc::new(Lake::new().await);

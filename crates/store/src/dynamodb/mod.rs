@@ -112,23 +112,6 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
-
-    fn record(&self, old: Option<&Attrs>, new: Option<&Attrs>) {
-        if let Some(m) = &self.meter {
-            m.record(old, new, 1);
-        }
-    }
-
-    /// A write inside a transaction, which costs two units per KiB instead of one.
-    fn record_transactional(&self, old: Option<&Attrs>, new: Option<&Attrs>) {
-        if let Some(m) = &self.meter {
-            m.record(old, new, 2);
-        }
-    }
-
-    fn old_image(&self) -> Option<ReturnValue> {
-        self.meter.as_ref().map(|_| ReturnValue::AllOld)
-    }
 }
 
 #[async_trait]
