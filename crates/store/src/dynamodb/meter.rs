@@ -80,6 +80,29 @@ fn size(a: &Attrs) -> usize {
         .sum()
 }
 
+/// The store's side of metering: each write reports what it changed, when a meter is attached.
+impl super::DynamoStore {
+    pub(super) fn record(&self, old: Option<&Attrs>, new: Option<&Attrs>) {
+        if let Some(m) = &self.meter {
+            m.record(old, new, 1);
+        }
+    }
+
+    /// A write inside a transaction, which costs two units per KiB instead of one.
+    pub(super) fn record_transactional(&self, old: Option<&Attrs>, new: Option<&Attrs>) {
+        if let Some(m) = &self.meter {
+            m.record(old, new, 2);
+        }
+    }
+
+    /// What a write returns for the meter: the item's old image, when metering.
+    pub(super) fn old_image(&self) -> Option<aws_sdk_dynamodb::types::ReturnValue> {
+        self.meter
+            .as_ref()
+            .map(|_| aws_sdk_dynamodb::types::ReturnValue::AllOld)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::attrs::{n, s};
@@ -108,28 +131,5 @@ mod tests {
         meter.record(Some(&a), None, 1);
         assert_eq!(meter.units(), 7 + 2 + 1);
         assert_eq!(meter.item_writes(), 3);
-    }
-}
-
-/// The store's side of metering: each write reports what it changed, when a meter is attached.
-impl super::DynamoStore {
-    pub(super) fn record(&self, old: Option<&Attrs>, new: Option<&Attrs>) {
-        if let Some(m) = &self.meter {
-            m.record(old, new, 1);
-        }
-    }
-
-    /// A write inside a transaction, which costs two units per KiB instead of one.
-    pub(super) fn record_transactional(&self, old: Option<&Attrs>, new: Option<&Attrs>) {
-        if let Some(m) = &self.meter {
-            m.record(old, new, 2);
-        }
-    }
-
-    /// What a write returns for the meter: the item's old image, when metering.
-    pub(super) fn old_image(&self) -> Option<aws_sdk_dynamodb::types::ReturnValue> {
-        self.meter
-            .as_ref()
-            .map(|_| aws_sdk_dynamodb::types::ReturnValue::AllOld)
     }
 }
