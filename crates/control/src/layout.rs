@@ -4,11 +4,13 @@
 use lakeplane_core::catalog::{CatalogInfo, FullName, SchemaInfo, SchemaName, TableInfo};
 use lakeplane_core::job::Job;
 use lakeplane_core::run::{Run, TaskRun, TaskState, MAX_CLOCK_SKEW_MS};
+use lakeplane_core::sql::{warehouse_queue, Statement, StatementState, Warehouse};
 use lakeplane_core::{JobId, RunId, TaskKey};
 use lakeplane_store::{IndexEntry, Item, Key, QueueEntry};
 
 use crate::doc::Record;
 use crate::queries::SavedQuery;
+use crate::sql::Session;
 use crate::tokens::Token;
 
 /// The listing of all jobs.
@@ -19,6 +21,8 @@ pub const RUNS: &str = "RUNS";
 pub const QUERIES: &str = "QUERIES";
 /// The listing of all catalogs, by name.
 pub const CATALOGS: &str = "CATALOGS";
+/// The listing of all SQL warehouses, by id.
+pub const WAREHOUSES: &str = "WAREHOUSES";
 /// The status listing of the runs that have not ended, newest first.
 pub const ACTIVE_RUNS: &str = "ACTIVE_RUNS";
 /// The work queue tasks go to unless they name another (a cluster's or a warehouse's, later).
@@ -278,5 +282,64 @@ impl Record for TableInfo {
             tables_of(&self.full_name().schema_name()),
             self.name.clone(),
         ));
+    }
+}
+
+impl Record for Warehouse {
+    const KIND: &'static str = "Warehouse";
+    type Id = String;
+
+    fn key_of(id: &String) -> Key {
+        Key::new(format!("WAREHOUSE#{id}"), "WAREHOUSE")
+    }
+
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    fn layout(&self, item: &mut Item) {
+        item.collection = Some(IndexEntry::new(WAREHOUSES, self.id.clone()));
+    }
+}
+
+impl Record for Statement {
+    const KIND: &'static str = "Statement";
+    type Id = String;
+
+    fn key_of(id: &String) -> Key {
+        Key::new(format!("STATEMENT#{id}"), "STATEMENT")
+    }
+
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// Due in its warehouse's queue while it waits, and at its lease's end while it runs.
+    fn layout(&self, item: &mut Item) {
+        item.queue = self
+            .due_at()
+            .map(|d| QueueEntry::new(warehouse_queue(&self.request.warehouse_id), d));
+    }
+
+    /// A renewal moves only the queue entry; the entry holds the current lease expiry.
+    fn restore(&mut self, item: &Item) {
+        if let (StatementState::Running, Some(lease), Some(q)) =
+            (self.state, self.lease.as_mut(), item.queue.as_ref())
+        {
+            lease.expires_at = q.due_at - MAX_CLOCK_SKEW_MS;
+        }
+    }
+}
+
+impl Record for Session {
+    const KIND: &'static str = "Session";
+    type Id = String;
+
+    fn key_of(id: &String) -> Key {
+        Key::new(format!("SESSION#{id}"), "SESSION")
+    }
+
+    fn id(&self) -> String {
+        self.id.clone()
     }
 }

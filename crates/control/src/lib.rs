@@ -28,6 +28,7 @@ pub mod leases;
 pub mod queries;
 pub mod reconciler;
 pub mod runs;
+pub mod sql;
 pub mod time;
 pub mod tokens;
 pub mod views;
@@ -45,6 +46,7 @@ pub use leases::Leases;
 pub use queries::{NewQuery, Queries, SavedQuery};
 pub use reconciler::{Reconciler, Sweep};
 pub use runs::{RunFilter, RunNow, Runs};
+pub use sql::{Sessions, Statements, Warehouses};
 pub use tokens::{Principal, Tokens};
 pub use views::{Claim, Deadline, Heartbeat, RunView};
 
@@ -76,6 +78,9 @@ pub struct Control {
     tokens: Tokens,
     reconciler: Reconciler,
     catalogs: Catalogs,
+    warehouses: Warehouses,
+    sessions: Sessions,
+    statements: Statements,
 }
 
 impl Control {
@@ -87,6 +92,8 @@ impl Control {
     pub fn with_settings(store: Arc<dyn StateStore>, settings: Settings) -> Control {
         let docs = doc::Documents::new(store);
         let runs = Runs::new(docs.clone(), settings.first_check);
+        let warehouses = Warehouses::new(docs.clone());
+        let sessions = Sessions::new(docs.clone());
         let leases = Leases::new(docs.clone(), runs.clone(), settings.max_lease_losses);
         Control {
             jobs: Jobs::new(docs.clone()),
@@ -95,6 +102,9 @@ impl Control {
             runs,
             queries: Queries::new(docs.clone()),
             catalogs: Catalogs::new(docs.clone()),
+            warehouses: warehouses.clone(),
+            sessions: sessions.clone(),
+            statements: Statements::new(docs.clone(), warehouses, sessions),
             tokens: Tokens::new(docs),
         }
     }
@@ -117,6 +127,21 @@ impl Control {
 
     pub fn tokens(&self) -> &Tokens {
         &self.tokens
+    }
+
+    /// SQL warehouses.
+    pub fn warehouses(&self) -> &Warehouses {
+        &self.warehouses
+    }
+
+    /// Sessions of the SQL connector.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Statements of the Statement Execution API.
+    pub fn statements(&self) -> &Statements {
+        &self.statements
     }
 
     pub fn reconciler(&self) -> &Reconciler {

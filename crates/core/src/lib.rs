@@ -21,6 +21,7 @@ pub mod ids;
 pub mod job;
 pub mod params;
 pub mod run;
+pub mod sql;
 
 pub use error::{DomainError, DomainResult};
 pub use ids::{JobId, RunId, TaskKey};

@@ -59,6 +59,9 @@ pub enum EngineError {
         #[source]
         source: deltalake::datafusion::object_store::Error,
     },
+    /// Writing a result chunk failed.
+    #[error("{0}")]
+    Results(#[source] Box<lakeplane_core::sql::ResultsError>),
     /// The execution's cancellation was triggered.
     #[error("the statement was cancelled")]
     Cancelled,
@@ -120,6 +123,36 @@ impl EngineError {
                 index,
                 source: Box::new(e),
             },
+        }
+    }
+}
+
+impl EngineError {
+    /// The Statement Execution API's `ServiceErrorCode` for this error.
+    pub fn service_code(&self) -> &'static str {
+        match self {
+            EngineError::Statement { source, .. } => source.service_code(),
+            EngineError::Parse(_)
+            | EngineError::Invalid(_)
+            | EngineError::Unsupported(_)
+            | EngineError::Constraint(_) => "BAD_REQUEST",
+            EngineError::DataFusion(e) => match e.find_root() {
+                DataFusionError::ResourcesExhausted(_) => "RESOURCE_EXHAUSTED",
+                DataFusionError::ObjectStore(e) if is_denied(e) => "PERMISSION_DENIED",
+                DataFusionError::ObjectStore(_) | DataFusionError::IoError(_) => "IO_ERROR",
+                _ => "BAD_REQUEST",
+            },
+            EngineError::Delta(_) => "IO_ERROR",
+            EngineError::NotFound { .. } => "NOT_FOUND",
+            EngineError::AlreadyExists { .. } => "ALREADY_EXISTS",
+            EngineError::ConcurrentModification { .. } => "ABORTED",
+            EngineError::CatalogUnavailable(_) => "TEMPORARILY_UNAVAILABLE",
+            EngineError::AccessDenied { .. } => "PERMISSION_DENIED",
+            EngineError::TooLarge { .. } => "RESOURCE_EXHAUSTED",
+            EngineError::Io { .. } | EngineError::ObjectStore { .. } | EngineError::Results(_) => {
+                "IO_ERROR"
+            }
+            EngineError::Cancelled => "CANCELLED",
         }
     }
 }

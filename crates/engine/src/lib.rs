@@ -40,6 +40,7 @@ mod history;
 mod maintenance;
 mod output;
 mod pattern;
+pub mod results;
 mod runtime;
 mod s3;
 mod script;

@@ -43,6 +43,14 @@ impl S3Stores {
         Ok(store)
     }
 
+    /// A store of `bucket` that can presign URLs (not shared with the SQL's reads).
+    pub(crate) fn amazon(
+        &self,
+        bucket: &str,
+    ) -> EngineResult<Arc<deltalake::datafusion::object_store::aws::AmazonS3>> {
+        Ok(Arc::new(self.build(bucket)?))
+    }
+
     fn build(
         &self,
         bucket: &str,

@@ -21,6 +21,7 @@
 //! ```
 
 mod output;
+mod statements;
 mod task_sql;
 
 use std::future::Future;
@@ -56,6 +57,10 @@ pub struct WorkerConfig {
     pub memory_budget: usize,
     /// The work queues this worker claims from, in order of preference.
     pub queues: Vec<String>,
+    /// Where statement results go; with one, the worker also serves the SQL warehouses' queues.
+    pub results: Option<Arc<dyn lakeplane_core::sql::ResultStore>>,
+    /// The size result chunks are cut at.
+    pub chunk_bytes: usize,
 }
 
 impl WorkerConfig {
@@ -68,6 +73,8 @@ impl WorkerConfig {
             poll: Duration::from_millis(100),
             memory_budget: lakeplane_engine::context::DEFAULT_MEMORY_BUDGET,
             queues: vec![DEFAULT_QUEUE.to_string()],
+            results: None,
+            chunk_bytes: lakeplane_engine::results::DEFAULT_CHUNK_BYTES,
         }
     }
 }
@@ -104,6 +111,11 @@ impl Worker {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tracing::info!(worker = %self.config.id, slots = self.config.slots, "worker started");
         let slots = Arc::new(Semaphore::new(self.config.slots.max(1)));
+        let stop = tokio_util::sync::CancellationToken::new();
+        let sql = self.config.results.clone().map(|results| {
+            let stopped = stop.clone().cancelled_owned();
+            tokio::spawn(self.clone().serve_statements(results, slots.clone(), stopped))
+        });
         let lease_ms = self.config.lease.as_millis() as i64;
         let shortest = (self.config.poll / 8).max(Duration::from_millis(1));
         let mut idle = shortest;
@@ -143,6 +155,10 @@ impl Worker {
                     tokio::time::sleep(self.config.poll * 5).await;
                 }
             }
+        }
+        stop.cancel();
+        if let Some(sql) = sql {
+            let _ = sql.await;
         }
         tracing::info!(worker = %self.config.id, "worker stopping");
     }

@@ -1,0 +1,169 @@
+//! SQL warehouses served by this worker's slots: it moves warehouses on (a starting one runs, an
+//! idle one stops), claims statements from the running ones' queues under a lease, runs each on the
+//! engine and writes its result chunks to the result store. A statement cancelled by its caller, or
+//! taken over after this worker's lease lapsed, is dropped at the next renewal without a write.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lakeplane_control::sql::{Held, Renewal};
+use lakeplane_core::sql::{ResultStore, StatementError};
+use lakeplane_engine::results::{write_result, ResultRequest};
+use lakeplane_engine::{ExecContext, Param, TxnId};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::Worker;
+
+/// How often the worker looks at the warehouses (to move them on and to learn which run).
+const SERVE_EVERY: Duration = Duration::from_millis(500);
+
+impl Worker {
+    /// Claims and runs statements until `shutdown`, sharing `slots` with tasks.
+    pub(crate) async fn serve_statements(
+        self,
+        results: Arc<dyn ResultStore>,
+        slots: Arc<Semaphore>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        let lease_ms = self.config.lease.as_millis() as i64;
+        let shortest = (self.config.poll / 8).max(Duration::from_millis(1));
+        let mut idle = shortest;
+        let mut running: Vec<String> = Vec::new();
+        let mut served_at: Option<Instant> = None;
+        tokio::pin!(shutdown);
+        loop {
+            if served_at.is_none_or(|t| t.elapsed() >= SERVE_EVERY) {
+                match self.control.warehouses().serve(lakeplane_control::time::now_ms()).await {
+                    Ok(ids) => running = ids,
+                    Err(e) => tracing::warn!(error = %e, "could not read the warehouses"),
+                }
+                served_at = Some(Instant::now());
+            }
+            let permit = tokio::select! {
+                _ = &mut shutdown => break,
+                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            };
+            match self
+                .control
+                .statements()
+                .claim_next(&self.config.id, &running, lease_ms)
+                .await
+            {
+                Ok(Some(held)) => {
+                    idle = shortest;
+                    let (me, results) = (self.clone(), results.clone());
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        me.run_statement(held, results.as_ref()).await;
+                    });
+                }
+                Ok(None) => {
+                    drop(permit);
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(idle) => {}
+                    }
+                    idle = (idle * 2).min(self.config.poll);
+                }
+                Err(e) => {
+                    drop(permit);
+                    tracing::warn!(error = %e, "claiming a statement failed; retrying");
+                    tokio::time::sleep(self.config.poll * 5).await;
+                }
+            }
+        }
+    }
+
+    /// Runs one held statement to its end and records the outcome (unless the lease is lost).
+    pub async fn run_statement(&self, mut held: Held, results: &dyn ResultStore) {
+        let statement = held.statement.clone();
+        let span = tracing::info_span!("statement", statement_id = %statement.id,
+            warehouse_id = %statement.request.warehouse_id, attempt = statement.attempts);
+        async move {
+            let lease_ms = self.config.lease.as_millis() as i64;
+            let mut lease_until = Instant::now() + self.config.lease;
+            let ctx = self.statement_context(&statement);
+            let request = ResultRequest {
+                format: statement.request.format,
+                compression: statement.request.compression,
+                row_limit: statement.request.row_limit,
+                byte_limit: statement.request.byte_limit,
+                chunk_bytes: self.config.chunk_bytes,
+            };
+            let work = async {
+                let out = self.engine.execute(&ctx, &statement.request.statement).await?;
+                let current = (out.current.catalog.clone(), out.current.schema.clone());
+                let manifest = write_result(out.into_stream(), request, results, &statement.id).await?;
+                Ok::<_, lakeplane_engine::EngineError>((manifest, current))
+            };
+            tokio::pin!(work);
+            let mut beat = tokio::time::interval(self.config.heartbeat);
+            beat.tick().await;
+            let outcome = loop {
+                tokio::select! {
+                    r = &mut work => break r,
+                    _ = tokio::time::sleep_until(lease_until) => {
+                        ctx.cancel.cancel();
+                        tracing::warn!("the statement's lease ran out; it is dropped");
+                        return;
+                    }
+                    _ = beat.tick() => {
+                        let sent = Instant::now();
+                        match self.control.statements().renew(&mut held, lease_ms).await {
+                            Ok(Renewal::Held) => lease_until = sent + self.config.lease,
+                            Ok(Renewal::Lost) => {
+                                ctx.cancel.cancel();
+                                tracing::info!("the statement was cancelled or taken over; it is dropped");
+                                return;
+                            }
+                            Err(e) => tracing::warn!(error = %e, "renewing a statement's lease failed"),
+                        }
+                    }
+                }
+            };
+            let (outcome, current) = match outcome {
+                Ok((manifest, current)) => (Ok(manifest), Some(current)),
+                Err(e) => (Err(StatementError::new(e.service_code(), e.to_string())), None),
+            };
+            let failed = outcome.is_err();
+            match self.control.statements().finish(&held, outcome, current).await {
+                Ok(true) => tracing::info!(failed, "statement ended"),
+                Ok(false) => tracing::info!("the statement was cancelled or taken over before it ended"),
+                Err(e) => tracing::error!(error = %e, "could not record the statement's end; it will run again"),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// A statement's execution context: its caller, parameters as typed values, catalog and schema,
+    /// and a Delta transaction naming the statement (a re-run after a lost worker writes nothing
+    /// twice).
+    fn statement_context(&self, s: &lakeplane_core::sql::Statement) -> ExecContext {
+        let mut ctx = ExecContext::new(s.principal.clone());
+        ctx.params = s
+            .request
+            .parameters
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    Param {
+                        value: p.value.clone(),
+                        sql_type: p.sql_type.clone(),
+                    },
+                )
+            })
+            .collect();
+        ctx.catalog = s.request.catalog.clone();
+        ctx.schema = s.request.schema.clone();
+        ctx.memory_budget = self.config.memory_budget;
+        ctx.txn = Some(TxnId {
+            app_id: format!("lakeplane/statement-{}", s.id),
+            version: i64::from(s.attempts),
+        });
+        ctx
+    }
+}
