@@ -18,6 +18,8 @@
 pub mod jobs;
 #[cfg(feature = "queries")]
 pub mod queries;
+#[cfg(feature = "sql")]
+pub mod sql;
 
 use lakeplane_control::Control;
 use lakeplane_http::{ErrorBody, Shell};

@@ -32,10 +32,7 @@ pub fn area() -> Area {
             &format!("{PREFIX}/{{id}}"),
             axum::routing::delete(delete),
         );
-    Area {
-        routes,
-        doc: <QueriesDoc as utoipa::OpenApi>::openapi(),
-    }
+    Area::new(routes, <QueriesDoc as utoipa::OpenApi>::openapi())
 }
 
 /// `{"query": {...}}`.

@@ -54,6 +54,9 @@ pub struct DevArgs {
     /// Connections served at once; more wait in the listen backlog.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// The size, in KiB, statement results are cut into chunks at.
+    #[arg(long, default_value_t = 4096)]
+    pub result_chunk_kib: usize,
     /// Run the demo pipeline once the platform is up.
     #[arg(long)]
     pub demo: bool,
@@ -97,6 +100,8 @@ fn spawn_worker(args: &DevArgs, n: usize) -> anyhow::Result<Child> {
         .arg(heartbeat_ms.to_string())
         .arg("--query-memory-mib")
         .arg(args.query_memory_mib.to_string())
+        .arg("--result-chunk-kib")
+        .arg(args.result_chunk_kib.to_string())
         .arg("--exit-with-parent")
         .arg(std::process::id().to_string())
         .args(args.access.to_args())
@@ -141,7 +146,19 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     crate::say!("  data directory: {}", args.data_dir.display());
     crate::say!("  workers:        {}", args.workers);
     crate::say!("  connect:        DATABRICKS_HOST={url} DATABRICKS_TOKEN=<your token>");
-    let app = lakeplane_api::shell(local.control.clone()).into_router();
+    let signer = lakeplane_engine::results::LinkSigner::random();
+    let results = crate::platform::Locations::default().result_store(
+        &args.data_dir,
+        &local.engine,
+        Some((url.clone(), signer.clone())),
+    )?;
+    let sql = lakeplane_api::sql::area(lakeplane_api::sql::SqlServices {
+        results: std::sync::Arc::new(results),
+        signer: Some(signer),
+    });
+    let app = lakeplane_api::shell(local.control.clone())
+        .area(sql)
+        .into_router();
     let limits = ServeLimits {
         max_connections: args.max_connections,
         header_timeout: std::time::Duration::from_millis(args.header_timeout_ms.max(100)),

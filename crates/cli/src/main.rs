@@ -146,6 +146,9 @@ pub struct WorkerArgs {
     /// otherwise fails cleanly.
     #[arg(long, default_value_t = 2048)]
     pub query_memory_mib: usize,
+    /// The size, in KiB, statement results are cut into chunks at.
+    #[arg(long, default_value_t = 4096)]
+    pub result_chunk_kib: usize,
     /// Exit when the process with this id stops being this worker's parent (`lakeplane dev` passes
     /// its own id, so a worker orphaned even during its start-up exits).
     #[arg(long, value_name = "PID")]
@@ -168,7 +171,12 @@ async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
             &uuid::Uuid::new_v4().to_string()[..8]
         )
     });
+    let results = args
+        .locations
+        .result_store(&args.data_dir, &local.engine, None)?;
     let config = WorkerConfig {
+        results: Some(std::sync::Arc::new(results)),
+        chunk_bytes: args.result_chunk_kib.max(1) * 1024,
         slots: args.slots,
         lease: Duration::from_secs(args.lease_seconds.max(1)),
         heartbeat: Duration::from_millis(args.heartbeat_ms.max(10)),

@@ -33,6 +33,10 @@ pub struct Locations {
     /// Where tables live: `s3://BUCKET/PREFIX` or a local folder [default: DATA_DIR/warehouse].
     #[arg(long, env = "LAKEPLANE_STORAGE", value_name = "URL")]
     pub storage: Option<String>,
+    /// Where statement results go: `s3://BUCKET/PREFIX` (links are presigned URLs) or a local
+    /// folder (links are served by `lakeplane dev`) [default: DATA_DIR/results].
+    #[arg(long, env = "LAKEPLANE_RESULTS", value_name = "URL")]
+    pub results: Option<String>,
 }
 
 /// A parsed `--state`.
@@ -103,6 +107,33 @@ impl Locations {
                 Ok(StorageRoot::local(Path::new(s))?)
             }
             None => Ok(StorageRoot::local(&data_dir.join("warehouse"))?),
+        }
+    }
+}
+
+impl Locations {
+    /// The result store these locations name; `serve` is the base URL and signer of the process
+    /// that hands out local links.
+    pub fn result_store(
+        &self,
+        data_dir: &Path,
+        engine: &Engine,
+        serve: Option<(String, lakeplane_engine::results::LinkSigner)>,
+    ) -> anyhow::Result<lakeplane_engine::results::ObjectResults> {
+        use lakeplane_engine::results::ObjectResults;
+        match self.results.as_deref() {
+            Some(s) if s.starts_with("s3://") => {
+                let url = url::Url::parse(s).with_context(|| format!("--results {s}"))?;
+                Ok(ObjectResults::s3(engine, &url)?)
+            }
+            Some(s) => {
+                anyhow::ensure!(
+                    !s.contains("://"),
+                    "--results takes s3://BUCKET/PREFIX or a local folder, got '{s}'"
+                );
+                Ok(ObjectResults::local(Path::new(s), serve)?)
+            }
+            None => Ok(ObjectResults::local(&data_dir.join("results"), serve)?),
         }
     }
 }

@@ -74,6 +74,13 @@ impl Routes {
         self
     }
 
+    /// Hands `value` to the handlers of the routes added so far (`Extension<T>`): an area's own
+    /// services, such as the result store.
+    pub fn extension<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Routes {
+        self.router = self.router.layer(axum::Extension(value));
+        self
+    }
+
     pub fn merge(mut self, other: Routes) -> Routes {
         self.router = self.router.merge(other.router);
         self.table.extend(other.table);
@@ -85,6 +92,20 @@ impl Routes {
 pub struct Area {
     pub routes: Routes,
     pub doc: OpenApi,
+    /// Routes served without a token, which check a credential of their own (signed result
+    /// links).
+    pub public: Routes,
+}
+
+impl Area {
+    /// An area whose every route needs a token.
+    pub fn new(routes: Routes, doc: OpenApi) -> Area {
+        Area {
+            routes,
+            doc,
+            public: Routes::new(),
+        }
+    }
 }
 
 /// The API of one function (or of `lakeplane dev`): the shell plus the areas it serves.
@@ -93,6 +114,7 @@ pub struct Shell {
     workspace_id: String,
     body_deadline: std::time::Duration,
     routes: Routes,
+    public: Routes,
     doc: OpenApi,
 }
 
@@ -135,6 +157,7 @@ impl Shell {
             workspace_id: "1000000000000001".into(),
             body_deadline: crate::extract::BODY_TIMEOUT,
             routes: Routes::new(),
+            public: Routes::new(),
             doc: <ShellDoc as utoipa::OpenApi>::openapi(),
         }
     }
@@ -154,6 +177,7 @@ impl Shell {
     /// Serves an area behind authentication.
     pub fn area(mut self, area: Area) -> Shell {
         self.routes = self.routes.merge(area.routes);
+        self.public = self.public.merge(area.public);
         self.doc.merge(area.doc);
         self
     }
@@ -165,6 +189,7 @@ impl Shell {
             (Method::GET, "/openapi.json".to_string()),
         ];
         t.extend(self.routes.table.iter().cloned());
+        t.extend(self.public.table.iter().cloned());
         t
     }
 
@@ -190,6 +215,7 @@ impl Shell {
         Router::new()
             .route("/.well-known/databricks-config", axum::routing::get(well_known))
             .route("/openapi.json", axum::routing::get(openapi_json))
+            .merge(self.public.router)
             .merge(api)
             .fallback(no_endpoint)
             .method_not_allowed_fallback(wrong_method)

@@ -60,10 +60,7 @@ pub fn area() -> Area {
             routes = routes.route(method, &format!("/api/{version}/jobs{path}"), handler);
         }
     }
-    Area {
-        routes,
-        doc: versioned(<JobsDoc as utoipa::OpenApi>::openapi()),
-    }
+    Area::new(routes, versioned(<JobsDoc as utoipa::OpenApi>::openapi()))
 }
 
 /// The 2.2 document with its paths copied for every other version (operation ids suffixed).

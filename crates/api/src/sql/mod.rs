@@ -1,0 +1,83 @@
+//! Databricks SQL: the Statement Execution API (`/api/2.0/sql/statements`), the sessions the SQL
+//! connector opens (`/api/2.0/sql/sessions`) and SQL warehouses (`/api/2.0/sql/warehouses`).
+//!
+//! The API only queues and reads: a statement is a document in its warehouse's queue, run by a
+//! worker that writes the result as chunks to the result store. `POST /statements` waits up to
+//! `wait_timeout` for it to end; results are answered inline (JSON text or base64 Arrow) or as
+//! links to the chunks (presigned S3 URLs on AWS; signed `lakeplane dev` URLs locally).
+
+mod sessions;
+mod statements;
+mod warehouses;
+mod wire;
+
+use std::sync::Arc;
+
+use axum::http::Method;
+use axum::routing::{delete, get, post};
+use lakeplane_core::sql::ResultStore;
+use lakeplane_engine::results::LinkSigner;
+use lakeplane_http::{Area, Routes};
+
+pub use statements::{HYBRID_INLINE_BYTES, LINK_TTL};
+
+/// What the SQL handlers use besides the control plane.
+#[derive(Debug, Clone)]
+pub struct SqlServices {
+    /// Where workers wrote results.
+    pub results: Arc<dyn ResultStore>,
+    /// Checks served links (`lakeplane dev`); `None` where links are presigned S3 URLs.
+    pub signer: Option<LinkSigner>,
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    statements::execute,
+    statements::get,
+    statements::chunk,
+    statements::cancel,
+    statements::close,
+    statements::download,
+    sessions::create,
+    sessions::delete,
+    warehouses::create,
+    warehouses::get,
+    warehouses::list,
+    warehouses::edit,
+    warehouses::start,
+    warehouses::stop,
+    warehouses::delete,
+))]
+struct SqlDoc;
+
+/// The SQL area.
+pub fn area(services: SqlServices) -> Area {
+    const S: &str = "/api/2.0/sql/statements";
+    const W: &str = "/api/2.0/sql/warehouses";
+    let routes = Routes::new()
+        .route(Method::POST, S, post(statements::execute))
+        .route(Method::GET, &format!("{S}/{{id}}"), get(statements::get))
+        .route(Method::DELETE, &format!("{S}/{{id}}"), delete(statements::close))
+        .route(Method::GET, &format!("{S}/{{id}}/result/chunks/{{chunk}}"), get(statements::chunk))
+        .route(Method::POST, &format!("{S}/{{id}}/cancel"), post(statements::cancel))
+        .route(Method::POST, "/api/2.0/sql/sessions", post(sessions::create))
+        .route(Method::DELETE, "/api/2.0/sql/sessions/{id}", delete(sessions::delete))
+        .route(Method::POST, W, post(warehouses::create))
+        .route(Method::GET, W, get(warehouses::list))
+        .route(Method::GET, &format!("{W}/{{id}}"), get(warehouses::get))
+        .route(Method::DELETE, &format!("{W}/{{id}}"), delete(warehouses::delete))
+        .route(Method::POST, &format!("{W}/{{id}}/edit"), post(warehouses::edit))
+        .route(Method::POST, &format!("{W}/{{id}}/start"), post(warehouses::start))
+        .route(Method::POST, &format!("{W}/{{id}}/stop"), post(warehouses::stop))
+        .extension(services.clone());
+    let public = Routes::new()
+        .route(
+            Method::GET,
+            &format!("{}/{{id}}/{{chunk}}", lakeplane_engine::results::SERVED_PATH),
+            get(statements::download),
+        )
+        .extension(services);
+    let mut area = Area::new(routes, <SqlDoc as utoipa::OpenApi>::openapi());
+    area.public = public;
+    area
+}
