@@ -26,6 +26,8 @@ pub const LINK_TTL: Duration = Duration::from_secs(15 * 60);
 /// A result answered inline under `INLINE_OR_EXTERNAL_LINKS`: one chunk of at most this many bytes.
 pub const HYBRID_INLINE_BYTES: u64 = 16 * 1024 * 1024;
 const PATH: &str = "/api/2.0/sql/statements";
+/// How many chunk links one answer carries (from the chunk asked for on), as Databricks answers.
+pub const LINKS_PER_ANSWER: usize = 32;
 
 /// `wait_timeout`: `0s`, or `5s` to `50s`.
 fn wait_timeout(v: Option<&str>) -> ApiResult<Duration> {
@@ -237,11 +239,22 @@ async fn result_data(sql: &SqlServices, s: &Statement, m: &Manifest, index: u64)
     let next = (index + 1 < m.chunks.len() as u64).then_some(index + 1);
     let next_link = next.map(|n| format!("{PATH}/{}/result/chunks/{n}", s.id));
     if !inline(s, m) {
-        let link = sql
-            .results
-            .link(&s.id, index, LINK_TTL)
-            .await
-            .map_err(results_error)?;
+        let mut links = Vec::new();
+        for c in m.chunks.iter().skip(index as usize).take(LINKS_PER_ANSWER) {
+            let link = sql
+                .results
+                .link(&s.id, c.chunk_index, LINK_TTL)
+                .await
+                .map_err(results_error)?;
+            let next = (c.chunk_index + 1 < m.chunks.len() as u64).then_some(c.chunk_index + 1);
+            links.push(ExternalLink {
+                chunk: ChunkInfo::from(c),
+                external_link: link.url,
+                expiration: rfc3339(link.expires_at),
+                next_chunk_index: next,
+                next_chunk_internal_link: next.map(|n| format!("{PATH}/{}/result/chunks/{n}", s.id)),
+            });
+        }
         let data = ResultData {
             chunk_index: None,
             row_offset: None,
@@ -249,13 +262,7 @@ async fn result_data(sql: &SqlServices, s: &Statement, m: &Manifest, index: u64)
             byte_count: None,
             data_array: None,
             attachment: None,
-            external_links: Some(vec![ExternalLink {
-                chunk: ChunkInfo::from(chunk),
-                external_link: link.url,
-                expiration: rfc3339(link.expires_at),
-                next_chunk_index: next,
-                next_chunk_internal_link: next_link,
-            }]),
+            external_links: Some(links),
             next_chunk_index: None,
             next_chunk_internal_link: None,
         };

@@ -102,18 +102,18 @@ pub(super) fn is_plain_number(v: &str) -> bool {
         && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// `:name`: a string literal, or a typed literal when the parameter has a type.
+/// `:name`: a string literal, or a typed literal when the parameter has a type (a NULL is typed
+/// too: STRING when the parameter has no type).
 fn typed_value(param: &Param) -> EngineResult<Expr> {
     let literal = match &param.value {
         None => Expr::value(Value::Null),
         Some(v) => string(v.clone()),
     };
-    let Some(sql_type) = param
-        .sql_type
-        .as_deref()
-        .filter(|t| !t.eq_ignore_ascii_case("STRING"))
-    else {
-        return Ok(literal);
+    let sql_type = match (param.sql_type.as_deref(), &param.value) {
+        (Some(t), Some(_)) if t.eq_ignore_ascii_case("STRING") => return Ok(literal),
+        (None, Some(_)) => return Ok(literal),
+        (Some(t), _) => t,
+        (None, None) => "STRING",
     };
     let dialect = DatabricksDialect {};
     let bad = || EngineError::invalid(format!("'{sql_type}' is not a SQL type"));

@@ -4,6 +4,7 @@
 //! alternatives, any case.
 
 mod describe;
+mod metadata;
 
 use std::sync::Arc;
 
@@ -157,6 +158,7 @@ impl Script<'_> {
                     .collect();
                 text_table(&["key", "value"], rows)
             }
+            Show::Metadata(m) => self.show_metadata(m).await,
             Show::CreateTable { table } => {
                 let name = self.full_name(&table)?;
                 let info = self.table_info(&name).await?;

@@ -147,6 +147,26 @@ pub(crate) enum Show {
     CreateTable {
         table: ObjectName,
     },
+    /// The SQL connector's metadata listings: `SHOW SCHEMAS|TABLES|COLUMNS IN ALL CATALOGS` or
+    /// `IN CATALOG c`, then `[SCHEMA LIKE 'p'] [TABLE LIKE 'p'] [LIKE 'p']`.
+    Metadata(Metadata),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MetadataOf {
+    Schemas,
+    Tables,
+    Columns,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Metadata {
+    pub(crate) of: MetadataOf,
+    /// `None`: every catalog.
+    pub(crate) catalog: Option<String>,
+    pub(crate) schema_like: Option<String>,
+    pub(crate) table_like: Option<String>,
+    pub(crate) like: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

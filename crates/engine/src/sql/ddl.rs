@@ -6,7 +6,9 @@ use deltalake::datafusion::sql::sqlparser::ast::Ident;
 use deltalake::datafusion::sql::sqlparser::parser::Parser;
 use deltalake::datafusion::sql::sqlparser::tokenizer::Token;
 
-use super::ast::{AlterAction, CreateTable, CreateView, DescribeWhat, Lake, Show, UseKind};
+use super::ast::{
+    AlterAction, CreateTable, CreateView, DescribeWhat, Lake, Metadata, MetadataOf, Show, UseKind,
+};
 use super::words::{
     comment, eat, eat_all, expect, like, peek_is, properties, property_keys, rewind, PResult,
 };
@@ -265,6 +267,9 @@ fn in_schema(
 pub(super) fn show(p: &mut Parser) -> PResult<Option<Lake>> {
     let start = p.index();
     expect(p, "SHOW")?;
+    if let Some(m) = metadata(p)? {
+        return Ok(Some(Lake::Show(Show::Metadata(m))));
+    }
     let show = if eat(p, "CATALOGS") {
         Show::Catalogs { like: like(p)? }
     } else if eat(p, "SCHEMAS") || eat(p, "DATABASES") {
@@ -317,6 +322,46 @@ pub(super) fn show(p: &mut Parser) -> PResult<Option<Lake>> {
         return Ok(None);
     };
     Ok(Some(Lake::Show(show)))
+}
+
+/// After `SHOW`: `SCHEMAS|TABLES|COLUMNS IN ALL CATALOGS|IN CATALOG c [SCHEMA LIKE 'p']
+/// [TABLE LIKE 'p'] [LIKE 'p']`, the connector's metadata forms; `None` (nothing consumed) for
+/// other SHOWs.
+fn metadata(p: &mut Parser) -> PResult<Option<Metadata>> {
+    let start = p.index();
+    let of = if eat(p, "SCHEMAS") || eat(p, "DATABASES") {
+        MetadataOf::Schemas
+    } else if eat(p, "TABLES") {
+        MetadataOf::Tables
+    } else if eat(p, "COLUMNS") {
+        MetadataOf::Columns
+    } else {
+        return Ok(None);
+    };
+    let catalog = if eat_all(p, &["IN", "ALL", "CATALOGS"]) {
+        None
+    } else if eat_all(p, &["IN", "CATALOG"]) {
+        Some(p.parse_identifier()?.value)
+    } else {
+        rewind(p, start);
+        return Ok(None);
+    };
+    let pattern_after = |p: &mut Parser, w: &str| -> PResult<Option<String>> {
+        if eat_all(p, &[w, "LIKE"]) {
+            Ok(Some(p.parse_literal_string()?))
+        } else {
+            Ok(None)
+        }
+    };
+    let schema_like = pattern_after(p, "SCHEMA")?;
+    let table_like = pattern_after(p, "TABLE")?;
+    Ok(Some(Metadata {
+        of,
+        catalog,
+        schema_like,
+        table_like,
+        like: like(p)?,
+    }))
 }
 
 /// `DESCRIBE [TABLE] [EXTENDED] t`, `DESCRIBE DETAIL t`, `DESCRIBE HISTORY t [LIMIT n]`; `None`
