@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 mod schemas;
+mod sql;
 
 use std::collections::BTreeSet;
 
@@ -19,19 +20,40 @@ pub struct Api {
     app: axum::Router,
     routes: Vec<(Method, String)>,
     doc: Value,
+    pub control: Control,
+    /// Where statement results go (a folder of `dir`).
+    pub results: std::sync::Arc<dyn lakeplane_core::sql::ResultStore>,
+    pub dir: tempfile::TempDir,
 }
 
 impl Api {
     pub async fn new() -> Api {
         let control = Control::new(lakeplane_testing::embedded_store().await);
         control.tokens().add(TOKEN, "tester").await.unwrap();
-        let shell = lakeplane_api::shell(control);
+        let dir = tempfile::tempdir().unwrap();
+        let signer = lakeplane_engine::results::LinkSigner::random();
+        let results: std::sync::Arc<dyn lakeplane_core::sql::ResultStore> = std::sync::Arc::new(
+            lakeplane_engine::results::ObjectResults::local(
+                &dir.path().join("results"),
+                Some(("http://lakeplane.test".into(), signer.clone())),
+            )
+            .unwrap(),
+        );
+        let shell = lakeplane_api::shell(control.clone()).area(lakeplane_api::sql::area(
+            lakeplane_api::sql::SqlServices {
+                results: results.clone(),
+                signer: Some(signer),
+            },
+        ));
         let routes = shell.route_table();
         let doc = serde_json::from_str(&shell.openapi().to_json().unwrap()).unwrap();
         Api {
             app: shell.into_router(),
             routes,
             doc,
+            control,
+            results,
+            dir,
         }
     }
 
@@ -118,7 +140,7 @@ async fn openapi_documents_exactly_the_served_routes() {
     // Every documented operation answers (no ENDPOINT_NOT_FOUND) with a documented status.
     let doc_json = &api.doc;
     for (method, path) in &doc {
-        let uri = path.replace("{id}", "missing");
+        let uri = path.replace("{id}", "missing").replace("{chunk}", "0");
         let (status, body) = api.call(method.parse().unwrap(), &uri, json!({})).await;
         assert_ne!(body["error_code"], "ENDPOINT_NOT_FOUND", "{method} {path}");
         let responses = &doc_json["paths"][path.as_str()][method.to_lowercase()]["responses"];
@@ -209,7 +231,9 @@ async fn hostile_input_never_gets_a_500() {
         "?active_only=true&completed_only=true",
     ];
     for (method, path) in api.routes.clone() {
-        let path = path.replace("{id}", "x%2F..%2F");
+        let path = path
+            .replace("{id}", "x%2F..%2F")
+            .replace("{chunk}", "..%2F0");
         for q in queries {
             let uri = format!("{path}{q}");
             let (s, b) = api.send(method.clone(), &uri, None, Some(TOKEN)).await;

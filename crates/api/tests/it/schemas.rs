@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::Api;
 
 /// Checks `body` against the document's schema for `method path` answering `status`.
-fn check(doc: &Value, method: &str, path: &str, status: StatusCode, body: &Value) {
+pub(crate) fn check(doc: &Value, method: &str, path: &str, status: StatusCode, body: &Value) {
     let response = &doc["paths"][path][method]["responses"][status.as_str()];
     let schema = &response["content"]["application/json"]["schema"];
     assert!(

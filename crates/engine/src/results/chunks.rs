@@ -55,25 +55,33 @@ pub async fn write_result(
     };
     let row_limit = request.row_limit.unwrap_or(u64::MAX);
     let byte_limit = request.byte_limit.unwrap_or(u64::MAX);
-    while let Some(batch) = rows.next().await {
-        let mut batch = plain_batch(batch?, &schema)?;
-        let room = row_limit - manifest.total_row_count - writer.rows as u64;
-        if (batch.num_rows() as u64) > room {
-            batch = batch.slice(0, room as usize);
-            manifest.truncated = true;
-        }
-        writer.add(&batch)?;
-        if manifest.total_byte_count + writer.size() as u64 > byte_limit {
-            manifest.truncated = true;
-        }
-        if writer.size() >= request.chunk_bytes || manifest.truncated {
-            flush(&mut writer, &mut manifest, store, statement).await?;
-            if manifest.chunks.len() >= MAX_CHUNKS {
+    'rows: while let Some(batch) = rows.next().await {
+        let batch = plain_batch(batch?, &schema)?;
+        // Big batches go in slices, so that chunks are cut near `chunk_bytes`.
+        let row_bytes = (batch.get_array_memory_size() / batch.num_rows().max(1)).max(1);
+        let slice = (request.chunk_bytes / row_bytes / 4).max(64);
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let mut part = batch.slice(offset, slice.min(batch.num_rows() - offset));
+            offset += part.num_rows();
+            let room = row_limit - manifest.total_row_count - writer.rows as u64;
+            if (part.num_rows() as u64) > room {
+                part = part.slice(0, room as usize);
                 manifest.truncated = true;
             }
-        }
-        if manifest.truncated {
-            break;
+            writer.add(&part)?;
+            if manifest.total_byte_count + writer.size() as u64 > byte_limit {
+                manifest.truncated = true;
+            }
+            if writer.size() >= request.chunk_bytes || manifest.truncated {
+                flush(&mut writer, &mut manifest, store, statement).await?;
+                if manifest.chunks.len() >= MAX_CHUNKS {
+                    manifest.truncated = true;
+                }
+            }
+            if manifest.truncated {
+                break 'rows;
+            }
         }
     }
     if writer.rows > 0 || manifest.chunks.is_empty() {
