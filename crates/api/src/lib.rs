@@ -14,6 +14,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "catalog")]
+pub mod catalog;
 #[cfg(feature = "jobs")]
 pub mod jobs;
 #[cfg(feature = "queries")]

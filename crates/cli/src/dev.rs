@@ -158,6 +158,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     });
     let app = lakeplane_api::shell(local.control.clone())
         .area(sql)
+        .area(lakeplane_api::catalog::area(local.engine.clone()))
         .into_router();
     let limits = ServeLimits {
         max_connections: args.max_connections,

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use lakeplane_core::catalog::{
     CatalogError, CatalogInfo, CatalogResult, FullName, Metastore, SchemaInfo, SchemaName,
-    TableInfo, TableUpdate, DEFAULT_SCHEMA, MAIN_CATALOG,
+    SecurableUpdate, TableInfo, TableUpdate, DEFAULT_SCHEMA, MAIN_CATALOG,
 };
 use lakeplane_store::Index;
 use tokio::sync::OnceCell;
@@ -147,6 +147,20 @@ impl Metastore for Catalogs {
         all(&self.docs, Index::Collection, CATALOGS).await
     }
 
+    async fn update_catalog(&self, name: &str, update: SecurableUpdate) -> CatalogResult<CatalogInfo> {
+        self.builtin().await?;
+        let (c, _) = self
+            .docs
+            .update::<CatalogInfo>(&name.to_string(), |c| {
+                update
+                    .apply(&mut c.comment, &mut c.properties, &mut c.owner)
+                    .map_err(|e| ControlError::InvalidParameter(e.to_string()))?;
+                Ok(true)
+            })
+            .await?;
+        Ok(c)
+    }
+
     async fn drop_catalog(&self, name: &str, cascade: bool) -> CatalogResult<Vec<TableInfo>> {
         if name == MAIN_CATALOG {
             return Err(Catalogs::refuse_builtin("catalog", name));
@@ -183,6 +197,20 @@ impl Metastore for Catalogs {
     async fn list_schemas(&self, catalog: &str) -> CatalogResult<Vec<SchemaInfo>> {
         self.get_catalog(catalog).await?;
         all(&self.docs, Index::Parent, &schemas_of(catalog)).await
+    }
+
+    async fn update_schema(&self, name: &SchemaName, update: SecurableUpdate) -> CatalogResult<SchemaInfo> {
+        self.builtin().await?;
+        let (s, _) = self
+            .docs
+            .update::<SchemaInfo>(name, |s| {
+                update
+                    .apply(&mut s.comment, &mut s.properties, &mut s.owner)
+                    .map_err(|e| ControlError::InvalidParameter(e.to_string()))?;
+                Ok(true)
+            })
+            .await?;
+        Ok(s)
     }
 
     async fn drop_schema(&self, name: &SchemaName, cascade: bool) -> CatalogResult<Vec<TableInfo>> {
@@ -236,6 +264,7 @@ impl Metastore for Catalogs {
                         }
                         t.properties.extend(set.clone());
                     }
+                    TableUpdate::Owner(o) => t.owner = o.clone(),
                     TableUpdate::Replace(new) => {
                         let (id, at, by) = (t.table_id.clone(), t.created_at, t.created_by.clone());
                         *t = (**new).clone();

@@ -44,6 +44,7 @@ pub mod results;
 mod runtime;
 mod s3;
 mod script;
+pub mod securables;
 mod show;
 mod sql;
 pub mod storage;
@@ -55,6 +56,7 @@ pub use context::{ExecContext, Param, Params, TxnId};
 pub use deltalake::arrow;
 pub use error::{EngineError, EngineResult};
 pub use output::{Changes, Outcome, ScriptOutput};
+pub use show::pattern_matches;
 
 use access::AccessPolicy;
 use files::Sources;

@@ -23,6 +23,7 @@ pub struct Api {
     pub control: Control,
     /// Where statement results go (a folder of `dir`).
     pub results: std::sync::Arc<dyn lakeplane_core::sql::ResultStore>,
+    pub engine: lakeplane_engine::Engine,
     pub dir: tempfile::TempDir,
 }
 
@@ -39,12 +40,20 @@ impl Api {
             )
             .unwrap(),
         );
-        let shell = lakeplane_api::shell(control.clone()).area(lakeplane_api::sql::area(
-            lakeplane_api::sql::SqlServices {
+        let root = lakeplane_engine::storage::StorageRoot::local(&dir.path().join("warehouse")).unwrap();
+        let engine = lakeplane_engine::Engine::new(
+            root,
+            std::sync::Arc::new(control.catalogs().clone()),
+            lakeplane_engine::access::AccessPolicy::local([dir.path().into()]),
+            None,
+        )
+        .unwrap();
+        let shell = lakeplane_api::shell(control.clone())
+            .area(lakeplane_api::sql::area(lakeplane_api::sql::SqlServices {
                 results: results.clone(),
                 signer: Some(signer),
-            },
-        ));
+            }))
+            .area(lakeplane_api::catalog::area(engine.clone()));
         let routes = shell.route_table();
         let doc = serde_json::from_str(&shell.openapi().to_json().unwrap()).unwrap();
         Api {
@@ -53,6 +62,7 @@ impl Api {
             doc,
             control,
             results,
+            engine,
             dir,
         }
     }

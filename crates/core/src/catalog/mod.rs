@@ -207,6 +207,42 @@ pub enum TableUpdate {
     },
     /// `CREATE OR REPLACE`: the entry becomes this one (the table id and creation stay).
     Replace(Box<TableInfo>),
+    /// A new owner.
+    Owner(String),
+}
+
+/// A change to a catalog or schema: each field set is changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurableUpdate {
+    pub comment: Option<Option<String>>,
+    pub properties: Option<BTreeMap<String, String>>,
+    pub owner: Option<String>,
+}
+
+impl SecurableUpdate {
+    /// Applies the change to an entry's fields, checking sizes.
+    pub fn apply(
+        &self,
+        comment: &mut Option<String>,
+        properties: &mut BTreeMap<String, String>,
+        owner: &mut String,
+    ) -> CatalogResult<()> {
+        if let Some(c) = &self.comment {
+            check_comment(c.as_deref())?;
+            *comment = c.clone();
+        }
+        if let Some(p) = &self.properties {
+            check_properties(p)?;
+            *properties = p.clone();
+        }
+        if let Some(o) = &self.owner {
+            if o.trim().is_empty() || o.len() > 255 {
+                return Err(CatalogError::Invalid("an owner is 1 to 255 characters".into()));
+            }
+            *owner = o.clone();
+        }
+        Ok(())
+    }
 }
 
 /// The catalog port. Names are checked and lower-cased by the caller ([`FullName::new`]).
@@ -219,6 +255,8 @@ pub trait Metastore: Send + Sync + std::fmt::Debug + 'static {
     async fn get_catalog(&self, name: &str) -> CatalogResult<CatalogInfo>;
     /// Every catalog, by name.
     async fn list_catalogs(&self) -> CatalogResult<Vec<CatalogInfo>>;
+    /// Changes a catalog's comment, properties or owner. Errors: `NotFound`.
+    async fn update_catalog(&self, name: &str, update: SecurableUpdate) -> CatalogResult<CatalogInfo>;
     /// Drops a catalog; with `cascade`, its schemas and tables too, returning the tables dropped
     /// (so that the caller deletes managed tables' files). Errors: `NotFound`, `NotEmpty`.
     async fn drop_catalog(&self, name: &str, cascade: bool) -> CatalogResult<Vec<TableInfo>>;
@@ -228,6 +266,8 @@ pub trait Metastore: Send + Sync + std::fmt::Debug + 'static {
     async fn get_schema(&self, name: &SchemaName) -> CatalogResult<SchemaInfo>;
     /// The schemas of a catalog, by name. Errors: `NotFound` for the catalog.
     async fn list_schemas(&self, catalog: &str) -> CatalogResult<Vec<SchemaInfo>>;
+    /// Changes a schema's comment, properties or owner. Errors: `NotFound`.
+    async fn update_schema(&self, name: &SchemaName, update: SecurableUpdate) -> CatalogResult<SchemaInfo>;
     /// As [`Metastore::drop_catalog`], for a schema.
     async fn drop_schema(&self, name: &SchemaName, cascade: bool) -> CatalogResult<Vec<TableInfo>>;
 

@@ -15,7 +15,7 @@ use lakeplane_core::sql::statement::MAX_CHUNKS;
 use lakeplane_core::sql::{Chunk, Column, Compression, Format, Manifest, ResultStore};
 
 use crate::error::{EngineError, EngineResult};
-use crate::show::type_name;
+use crate::show::{type_enum, type_name};
 
 /// The size a chunk is cut at by default, before compression.
 pub const DEFAULT_CHUNK_BYTES: usize = 4 * 1024 * 1024;
@@ -284,36 +284,11 @@ fn columns(schema: &Schema) -> Vec<Column> {
             Column {
                 name: f.name().clone(),
                 type_text: type_name(t).to_uppercase(),
-                type_name: databricks_type(t).into(),
+                type_name: type_enum(t).into(),
                 position: i as u32,
                 type_precision: precision,
                 type_scale: scale,
             }
         })
         .collect()
-}
-
-/// The `type_name` enum of the Statement Execution API.
-fn databricks_type(t: &DataType) -> &'static str {
-    match t {
-        DataType::Boolean => "BOOLEAN",
-        DataType::Int8 => "BYTE",
-        DataType::Int16 => "SHORT",
-        DataType::Int32 => "INT",
-        DataType::Int64 => "LONG",
-        DataType::Float32 => "FLOAT",
-        DataType::Float64 => "DOUBLE",
-        DataType::Decimal128(..) | DataType::Decimal256(..) => "DECIMAL",
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "STRING",
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "BINARY",
-        DataType::Date32 | DataType::Date64 => "DATE",
-        DataType::Timestamp(_, Some(_)) => "TIMESTAMP",
-        DataType::Timestamp(_, None) => "TIMESTAMP_NTZ",
-        DataType::List(_) | DataType::LargeList(_) => "ARRAY",
-        DataType::Map(..) => "MAP",
-        DataType::Struct(_) => "STRUCT",
-        DataType::Null => "NULL",
-        DataType::Interval(_) | DataType::Duration(_) => "INTERVAL",
-        _ => "STRING",
-    }
 }

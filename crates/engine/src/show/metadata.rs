@@ -19,8 +19,9 @@ use crate::sql::ast::{Metadata, MetadataOf};
 /// The most rows one listing returns.
 pub const MAX_ROWS: usize = 100_000;
 
-/// Whether `name` matches a JDBC pattern (`%`/`*` any run, `_` one character), any case.
-fn matches(pattern: &Option<String>, name: &str) -> bool {
+/// Whether `name` matches a JDBC pattern (`%`/`*` any run, `_` one character, `\` escapes), any
+/// case; no pattern matches everything.
+pub fn pattern_matches(pattern: Option<&str>, name: &str) -> bool {
     let Some(p) = pattern else { return true };
     let p: Vec<char> = p.to_lowercase().chars().collect();
     let n: Vec<char> = name.to_lowercase().chars().collect();
@@ -35,6 +36,10 @@ fn matches(pattern: &Option<String>, name: &str) -> bool {
         }
     }
     go(&p, &n)
+}
+
+fn matches(pattern: &Option<String>, name: &str) -> bool {
+    pattern_matches(pattern.as_deref(), name)
 }
 
 /// A column of the answer.

@@ -6,6 +6,8 @@
 mod describe;
 mod metadata;
 
+pub use metadata::pattern_matches;
+
 use std::sync::Arc;
 
 use deltalake::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
@@ -77,6 +79,31 @@ pub(crate) fn type_name(t: &DataType) -> String {
                 .join(",")
         ),
         other => other.to_string().to_lowercase(),
+    }
+}
+
+/// Databricks' type enum of an Arrow type (the Statement Execution API's `type_name`, Unity
+/// Catalog's `ColumnTypeName`): BOOLEAN, BYTE, SHORT, INT, LONG, …
+pub(crate) fn type_enum(t: &DataType) -> &'static str {
+    match t {
+        DataType::Boolean => "BOOLEAN",
+        DataType::Int8 => "BYTE",
+        DataType::Int16 => "SHORT",
+        DataType::Int32 => "INT",
+        DataType::Int64 => "LONG",
+        DataType::Float32 => "FLOAT",
+        DataType::Float64 => "DOUBLE",
+        DataType::Decimal128(..) | DataType::Decimal256(..) => "DECIMAL",
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "BINARY",
+        DataType::Date32 | DataType::Date64 => "DATE",
+        DataType::Timestamp(_, Some(_)) => "TIMESTAMP",
+        DataType::Timestamp(_, None) => "TIMESTAMP_NTZ",
+        DataType::List(_) | DataType::LargeList(_) => "ARRAY",
+        DataType::Map(..) => "MAP",
+        DataType::Struct(_) => "STRUCT",
+        DataType::Null => "NULL",
+        DataType::Interval(_) | DataType::Duration(_) => "INTERVAL",
+        _ => "STRING",
     }
 }
 

@@ -1,0 +1,59 @@
+//! The Unity Catalog REST API (`/api/2.1/unity-catalog/`): catalogs, schemas, tables and views.
+//! What SQL DDL creates, these list; what these create or delete, SQL sees: both go through the
+//! one catalog port. Lists page by name (`max_results`, `page_token`; 0 lets the server choose).
+
+mod handlers;
+mod wire;
+
+use axum::http::Method;
+use axum::routing::{delete, get, patch, post};
+use lakeplane_engine::Engine;
+use lakeplane_http::{Area, Routes};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    handlers::create_catalog,
+    handlers::list_catalogs,
+    handlers::get_catalog,
+    handlers::update_catalog,
+    handlers::delete_catalog,
+    handlers::create_schema,
+    handlers::list_schemas,
+    handlers::get_schema,
+    handlers::update_schema,
+    handlers::delete_schema,
+    handlers::list_tables,
+    handlers::get_table,
+    handlers::table_exists,
+    handlers::update_table,
+    handlers::delete_table,
+    handlers::table_summaries,
+    handlers::metastore_summary,
+))]
+struct CatalogDoc;
+
+/// The Unity Catalog area, over `engine` (for tables' columns and dropping managed data).
+pub fn area(engine: Engine) -> Area {
+    use handlers as h;
+    const P: &str = "/api/2.1/unity-catalog";
+    let routes = Routes::new()
+        .route(Method::POST, &format!("{P}/catalogs"), post(h::create_catalog))
+        .route(Method::GET, &format!("{P}/catalogs"), get(h::list_catalogs))
+        .route(Method::GET, &format!("{P}/catalogs/{{id}}"), get(h::get_catalog))
+        .route(Method::PATCH, &format!("{P}/catalogs/{{id}}"), patch(h::update_catalog))
+        .route(Method::DELETE, &format!("{P}/catalogs/{{id}}"), delete(h::delete_catalog))
+        .route(Method::POST, &format!("{P}/schemas"), post(h::create_schema))
+        .route(Method::GET, &format!("{P}/schemas"), get(h::list_schemas))
+        .route(Method::GET, &format!("{P}/schemas/{{id}}"), get(h::get_schema))
+        .route(Method::PATCH, &format!("{P}/schemas/{{id}}"), patch(h::update_schema))
+        .route(Method::DELETE, &format!("{P}/schemas/{{id}}"), delete(h::delete_schema))
+        .route(Method::GET, &format!("{P}/tables"), get(h::list_tables))
+        .route(Method::GET, &format!("{P}/tables/{{id}}"), get(h::get_table))
+        .route(Method::GET, &format!("{P}/tables/{{id}}/exists"), get(h::table_exists))
+        .route(Method::PATCH, &format!("{P}/tables/{{id}}"), patch(h::update_table))
+        .route(Method::DELETE, &format!("{P}/tables/{{id}}"), delete(h::delete_table))
+        .route(Method::GET, &format!("{P}/table-summaries"), get(h::table_summaries))
+        .route(Method::GET, &format!("{P}/metastore_summary"), get(h::metastore_summary))
+        .extension(engine);
+    Area::new(routes, <CatalogDoc as utoipa::OpenApi>::openapi())
+}
