@@ -174,3 +174,24 @@ def test_a_statement_survives_the_sigkill_of_its_worker():
             second.kill()
     finally:
         p.close()
+
+
+def test_unity_catalog_lists_what_sql_created(w, warehouse):
+    run(w, warehouse, "CREATE CATALOG IF NOT EXISTS uc_e2e")
+    run(w, warehouse, "CREATE SCHEMA IF NOT EXISTS uc_e2e.s1")
+    run(w, warehouse, "CREATE TABLE uc_e2e.s1.t (id BIGINT, name STRING) COMMENT 'people'")
+    assert "uc_e2e" in [c.name for c in w.catalogs.list()]
+    assert [s.name for s in w.schemas.list(catalog_name="uc_e2e")] == ["default", "s1"]
+    tables = list(w.tables.list(catalog_name="uc_e2e", schema_name="s1"))
+    assert [(t.name, t.table_type.value, t.comment) for t in tables] == [("t", "MANAGED", "people")]
+    t = w.tables.get("uc_e2e.s1.t")
+    assert [(c.name, c.type_name.value) for c in t.columns] == [("id", "LONG"), ("name", "STRING")]
+    assert w.tables.exists("uc_e2e.s1.t").table_exists
+    # And the other way round: what the API makes and deletes, SQL sees.
+    w.schemas.create(name="s2", catalog_name="uc_e2e", comment="made by the API")
+    run(w, warehouse, "CREATE TABLE uc_e2e.s2.x AS SELECT 1 AS one")
+    w.tables.delete("uc_e2e.s2.x")
+    r = w.statement_execution.execute_statement(statement="SELECT * FROM uc_e2e.s2.x", warehouse_id=warehouse)
+    assert r.status.state == StatementState.FAILED and r.status.error.error_code.value == "NOT_FOUND"
+    w.catalogs.delete("uc_e2e", force=True)
+    assert "uc_e2e" not in [c.name for c in w.catalogs.list()]
