@@ -18,6 +18,8 @@
 pub mod catalog;
 #[cfg(feature = "jobs")]
 pub mod jobs;
+#[cfg(feature = "catalog")]
+pub mod principals;
 #[cfg(feature = "queries")]
 pub mod queries;
 #[cfg(feature = "sql")]

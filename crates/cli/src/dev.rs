@@ -65,6 +65,9 @@ pub struct DevArgs {
     pub exit_after_demo: bool,
 }
 
+/// The admin `lakeplane dev`'s token authenticates.
+pub const DEV_USER: &str = "dev@lakeplane.local";
+
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -123,8 +126,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     local
         .control
         .tokens()
-        .add(&args.token, "dev@lakeplane.local")
+        .add(&args.token, DEV_USER)
         .await?;
+    local.control.principals().ensure_admin(DEV_USER).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -159,6 +163,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let app = lakeplane_api::shell(local.control.clone())
         .area(sql)
         .area(lakeplane_api::catalog::area(local.engine.clone()))
+        .area(lakeplane_api::principals::area())
         .into_router();
     let limits = ServeLimits {
         max_connections: args.max_connections,

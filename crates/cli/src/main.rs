@@ -72,6 +72,9 @@ struct TokenArgs {
     /// Use this token instead of a random one.
     #[arg(long, env = "LAKEPLANE_NEW_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Make the user an admin (a member of `admins`), who may do everything.
+    #[arg(long)]
+    admin: bool,
 }
 
 /// What SQL may read, besides the data directory.
@@ -248,6 +251,10 @@ async fn create_token(args: TokenArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("lp-{}", uuid::Uuid::new_v4().simple()));
     anyhow::ensure!(!token.trim().is_empty(), "the token must not be empty");
     control.tokens().add(&token, &args.user).await?;
+    control.principals().ensure_user(&args.user).await?;
+    if args.admin {
+        control.principals().ensure_admin(&args.user).await?;
+    }
     println!("{token}");
     eprintln!(
         "Token created for {}. It is shown once; only its SHA-256 hash is stored.",

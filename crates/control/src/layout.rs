@@ -9,6 +9,8 @@ use lakeplane_core::{JobId, RunId, TaskKey};
 use lakeplane_store::{IndexEntry, Item, Key, QueueEntry};
 
 use crate::doc::Record;
+use crate::catalogs::GrantsDoc;
+use crate::principals::{group_alias, principal_alias, GroupDoc, PrincipalDoc};
 use crate::queries::SavedQuery;
 use crate::sql::Session;
 use crate::tokens::Token;
@@ -21,6 +23,10 @@ pub const RUNS: &str = "RUNS";
 pub const QUERIES: &str = "QUERIES";
 /// The listing of all catalogs, by name.
 pub const CATALOGS: &str = "CATALOGS";
+/// The listing of all users and service principals, by id.
+pub const PRINCIPALS: &str = "PRINCIPALS";
+/// The listing of all groups, by id.
+pub const GROUPS: &str = "GROUPS";
 /// The listing of all SQL warehouses, by id.
 pub const WAREHOUSES: &str = "WAREHOUSES";
 /// The status listing of the runs that have not ended, newest first.
@@ -216,6 +222,18 @@ impl Record for Token {
     fn id(&self) -> String {
         self.token_hash.clone()
     }
+
+    /// Tokens made by the token API are listed under their principal.
+    fn layout(&self, item: &mut Item) {
+        if let Some(id) = &self.token_id {
+            item.parent = Some(IndexEntry::new(tokens_of(&self.principal.user_name), id.clone()));
+        }
+    }
+}
+
+/// The listing of a principal's tokens, by token id.
+pub fn tokens_of(user_name: &str) -> String {
+    format!("PRINCIPAL#{user_name}#TOKENS")
 }
 
 /// The listing of a catalog's schemas, by name.
@@ -341,5 +359,56 @@ impl Record for Session {
 
     fn id(&self) -> String {
         self.id.clone()
+    }
+}
+
+impl Record for GrantsDoc {
+    const KIND: &'static str = "Grants";
+    type Id = String;
+
+    /// By the object's id, not its name.
+    fn key_of(object_id: &String) -> Key {
+        Key::new(format!("GRANTS#{object_id}"), "GRANTS")
+    }
+
+    fn id(&self) -> String {
+        self.object_id.clone()
+    }
+}
+
+impl Record for PrincipalDoc {
+    const KIND: &'static str = "Principal";
+    type Id = String;
+
+    fn key_of(id: &String) -> Key {
+        Key::new(format!("PRINCIPAL#{id}"), "PRINCIPAL")
+    }
+
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// Unique by name: the alias makes a second principal of one name fail to insert.
+    fn layout(&self, item: &mut Item) {
+        item.collection = Some(IndexEntry::new(PRINCIPALS, self.id.clone()));
+        item.alias = Some(principal_alias(&self.name));
+    }
+}
+
+impl Record for GroupDoc {
+    const KIND: &'static str = "Group";
+    type Id = String;
+
+    fn key_of(id: &String) -> Key {
+        Key::new(format!("GROUP#{id}"), "GROUP")
+    }
+
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    fn layout(&self, item: &mut Item) {
+        item.collection = Some(IndexEntry::new(GROUPS, self.id.clone()));
+        item.alias = Some(group_alias(&self.display_name));
     }
 }

@@ -165,6 +165,7 @@ impl Leases {
                 &run.job_parameters,
             ),
             deadline: deadline(&doc, &run, now),
+            run_as: run.runs_as().to_string(),
             task: doc,
             version,
         }))

@@ -25,6 +25,7 @@ pub mod error;
 pub mod jobs;
 pub mod layout;
 pub mod leases;
+pub mod principals;
 pub mod queries;
 pub mod reconciler;
 pub mod runs;
@@ -43,6 +44,7 @@ pub use error::{ControlError, ControlResult};
 pub use jobs::Jobs;
 pub use layout::{DEFAULT_QUEUE, RECONCILE_QUEUE};
 pub use leases::Leases;
+pub use principals::Principals;
 pub use queries::{NewQuery, Queries, SavedQuery};
 pub use reconciler::{Reconciler, Sweep};
 pub use runs::{RunFilter, RunNow, Runs};
@@ -81,6 +83,7 @@ pub struct Control {
     warehouses: Warehouses,
     sessions: Sessions,
     statements: Statements,
+    principals: Principals,
 }
 
 impl Control {
@@ -102,6 +105,7 @@ impl Control {
             runs,
             queries: Queries::new(docs.clone()),
             catalogs: Catalogs::new(docs.clone()),
+            principals: Principals::new(docs.clone()),
             warehouses: warehouses.clone(),
             sessions: sessions.clone(),
             statements: Statements::new(docs.clone(), warehouses, sessions),
@@ -127,6 +131,11 @@ impl Control {
 
     pub fn tokens(&self) -> &Tokens {
         &self.tokens
+    }
+
+    /// Users, service principals and groups.
+    pub fn principals(&self) -> &Principals {
+        &self.principals
     }
 
     /// SQL warehouses.

@@ -99,6 +99,7 @@ impl Runs {
         );
         self.start(
             Run {
+                run_as: job.creator_user_name.clone(),
                 job_parameters: params,
                 sql_params: request.sql_params,
                 timeout_seconds: job.settings.timeout_seconds,
@@ -144,6 +145,7 @@ impl Runs {
             run_name: name.to_string(),
             run_type,
             creator_user_name: creator.to_string(),
+            run_as: creator.to_string(),
             job_parameters: BTreeMap::new(),
             sql_params: BTreeMap::new(),
             state: RunState::Pending,

@@ -25,6 +25,8 @@ pub struct Claim {
     pub parameters: BTreeMap<String, String>,
     /// When the attempt must stop (epoch ms), from the task's and the run's `timeout_seconds`.
     pub deadline: Option<Deadline>,
+    /// Who the task runs as (`Run::runs_as`).
+    pub run_as: String,
 }
 
 /// An attempt's time limit and where it comes from.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use lakeplane_core::catalog::Identity;
 use tokio_util::sync::CancellationToken;
 
 /// The default memory budget of one execution: DataFusion's pool spills what can spill past it
@@ -60,12 +61,24 @@ pub struct ExecContext {
     /// when unset.
     pub catalog: Option<String>,
     pub schema: Option<String>,
+    /// Who the grants are checked for: the user, their groups, whether they are an admin.
+    pub identity: Identity,
 }
 
 impl ExecContext {
+    /// A trusted execution, as an admin: the platform's own work (tests, the demo, benchmarks).
+    /// What a user sends runs [`ExecContext::as_user`].
     pub fn new(principal: impl Into<String>) -> ExecContext {
+        let principal = principal.into();
+        ExecContext::as_user(Identity::admin(principal))
+    }
+
+    /// An execution for `identity`: every table it reads or writes, and every object it creates
+    /// or changes, is checked against the catalog's grants.
+    pub fn as_user(identity: Identity) -> ExecContext {
         ExecContext {
-            principal: principal.into(),
+            principal: identity.user.clone(),
+            identity,
             params: Params::new(),
             cancel: CancellationToken::new(),
             memory_budget: DEFAULT_MEMORY_BUDGET,

@@ -39,6 +39,9 @@ pub enum EngineError {
     /// A bad name, option or parameter.
     #[error("{0}")]
     Invalid(String),
+    /// The caller lacks a privilege (the message names it and the object).
+    #[error("[INSUFFICIENT_PERMISSIONS] Insufficient privileges: {0}")]
+    PermissionDenied(String),
     /// A path or URI outside what this engine may read.
     #[error("access denied: {path}: {reason}")]
     AccessDenied { path: String, reason: String },
@@ -128,6 +131,17 @@ impl EngineError {
 }
 
 impl EngineError {
+    /// The SQLSTATE of this error, where one is defined.
+    pub fn sql_state(&self) -> Option<&'static str> {
+        match self {
+            EngineError::Statement { source, .. } => source.sql_state(),
+            EngineError::PermissionDenied(_) => Some("42501"),
+            EngineError::NotFound { .. } => Some("42P01"),
+            EngineError::Parse(_) => Some("42601"),
+            _ => None,
+        }
+    }
+
     /// The Statement Execution API's `ServiceErrorCode` for this error.
     pub fn service_code(&self) -> &'static str {
         match self {
@@ -147,7 +161,7 @@ impl EngineError {
             EngineError::AlreadyExists { .. } => "ALREADY_EXISTS",
             EngineError::ConcurrentModification { .. } => "ABORTED",
             EngineError::CatalogUnavailable(_) => "TEMPORARILY_UNAVAILABLE",
-            EngineError::AccessDenied { .. } => "PERMISSION_DENIED",
+            EngineError::AccessDenied { .. } | EngineError::PermissionDenied(_) => "PERMISSION_DENIED",
             EngineError::TooLarge { .. } => "RESOURCE_EXHAUSTED",
             EngineError::Io { .. } | EngineError::ObjectStore { .. } | EngineError::Results(_) => {
                 "IO_ERROR"

@@ -12,6 +12,7 @@ use futures::TryStreamExt;
 
 use crate::catalog::open::AsOf;
 use crate::dml::delta_error;
+use lakeplane_core::catalog::{Privilege, Securable};
 use crate::error::{EngineError, EngineResult};
 use crate::output::{batch_stream, Outcome};
 use crate::script::Script;
@@ -31,6 +32,8 @@ impl Script<'_> {
         limit: Option<u64>,
     ) -> EngineResult<Outcome> {
         let name = self.full_name(table)?;
+        self.authorize(Securable::Table(name.clone()), Privilege::Select)
+            .await?;
         let (_, delta) = self.delta_table(&name).await?;
         let latest = delta.version().unwrap_or(0) as i64;
         let limit = limit.map_or(MAX_HISTORY, |l| (l as usize).min(MAX_HISTORY));
@@ -128,7 +131,7 @@ impl Script<'_> {
         to: TimeTravel,
     ) -> EngineResult<Outcome> {
         let name = self.full_name(table)?;
-        let (_, delta) = self.delta_table(&name).await?;
+        let (_, delta) = self.writable(&name, true).await?;
         if self.committed_before(index, &delta).await?.is_some() {
             return Ok(Outcome::Done);
         }

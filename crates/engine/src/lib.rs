@@ -36,6 +36,7 @@ mod ddl;
 mod dml;
 pub mod error;
 mod files;
+mod grants;
 mod history;
 mod maintenance;
 mod output;

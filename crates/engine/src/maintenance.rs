@@ -72,7 +72,7 @@ impl Script<'_> {
         zorder: Vec<Ident>,
     ) -> EngineResult<Outcome> {
         let name = self.full_name(table)?;
-        let (_, delta) = self.delta_table(&name).await?;
+        let (_, delta) = self.writable(&name, false).await?;
         let mut parts = Vec::new();
         if let Some(p) = &predicate {
             partition_filters(p, &mut parts)?;
@@ -145,7 +145,7 @@ impl Script<'_> {
         dry_run: bool,
     ) -> EngineResult<Outcome> {
         let name = self.full_name(table)?;
-        let (_, delta) = self.delta_table(&name).await?;
+        let (_, delta) = self.writable(&name, false).await?;
         let location = delta.table_url().to_string();
         let mut builder = delta.vacuum().with_dry_run(dry_run);
         if let Some(h) = retain_hours {

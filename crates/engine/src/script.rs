@@ -183,6 +183,7 @@ impl<'a> Script<'a> {
             Lake::Alter { table, action } => self.alter_table(index, &table, action).await,
             Lake::Use { kind, name } => self.use_(kind, &name).await,
             Lake::Show(show) => self.show(show).await,
+            Lake::Grant(g) => self.grant(*g).await,
             Lake::Describe { table, what } => self.describe(&table, what).await,
             Lake::InsertReplaceWhere {
                 table,

@@ -182,7 +182,13 @@ impl Worker {
             tracing::info!("task started");
             let lease_ms = self.config.lease.as_millis() as i64;
             let mut lease_until = asked + self.config.lease;
-            let ctx = self.context(&claim);
+            let ctx = match self.context(&claim).await {
+                Ok(ctx) => ctx,
+                Err(e) => {
+                    let message = format!("could not resolve who the task runs as: {e}");
+                    return self.record(claim, TaskResult::Failed, message, None).await;
+                }
+            };
             // The task's or the run's time limit, on this host's monotonic clock.
             let (stop_at, timeout_message) = match &claim.deadline {
                 Some(d) => {
@@ -284,15 +290,18 @@ impl Worker {
 
     /// The execution context of a claimed task: its parameters bound as values, and a Delta
     /// transaction identity naming the task run and this attempt.
-    fn context(&self, claim: &Claim) -> ExecContext {
+    /// The task runs as its run's principal (`Claim::run_as`): its SQL is checked against that
+    /// principal's grants.
+    async fn context(&self, claim: &Claim) -> Result<ExecContext, ControlError> {
         let task = &claim.task;
-        let mut ctx = ExecContext::new(self.config.id.clone()).with_text_params(&claim.parameters);
+        let identity = self.control.principals().identity(&claim.run_as).await?;
+        let mut ctx = ExecContext::as_user(identity).with_text_params(&claim.parameters);
         ctx.memory_budget = self.config.memory_budget;
         ctx.txn = Some(TxnId {
             app_id: format!("lakeplane/run-{}/task-{}", task.parent_run_id, task.key()),
             version: i64::from(task.attempt_number),
         });
-        ctx
+        Ok(ctx)
     }
 
     /// Resolves the task's SQL, runs it, and keeps a summary of what it produced.

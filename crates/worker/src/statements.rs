@@ -84,7 +84,16 @@ impl Worker {
         async move {
             let lease_ms = self.config.lease.as_millis() as i64;
             let mut lease_until = Instant::now() + self.config.lease;
-            let ctx = self.statement_context(&statement);
+            let ctx = match self.statement_context(&statement).await {
+                Ok(ctx) => ctx,
+                Err(e) => {
+                    let error = StatementError::new("TEMPORARILY_UNAVAILABLE", format!("could not resolve the caller: {e}"));
+                    if let Err(e) = self.control.statements().finish(&held, Err(error), None).await {
+                        tracing::error!(error = %e, "could not record the statement's end");
+                    }
+                    return;
+                }
+            };
             let request = ResultRequest {
                 format: statement.request.format,
                 compression: statement.request.compression,
@@ -125,7 +134,10 @@ impl Worker {
             };
             let (outcome, current) = match outcome {
                 Ok((manifest, current)) => (Ok(manifest), Some(current)),
-                Err(e) => (Err(StatementError::new(e.service_code(), e.to_string())), None),
+                Err(e) => (
+                    Err(StatementError::new(e.service_code(), e.to_string()).with_sql_state(e.sql_state())),
+                    None,
+                ),
             };
             let failed = outcome.is_err();
             match self.control.statements().finish(&held, outcome, current).await {
@@ -141,8 +153,12 @@ impl Worker {
     /// A statement's execution context: its caller, parameters as typed values, catalog and schema,
     /// and a Delta transaction naming the statement (a re-run after a lost worker writes nothing
     /// twice).
-    fn statement_context(&self, s: &lakeplane_core::sql::Statement) -> ExecContext {
-        let mut ctx = ExecContext::new(s.principal.clone());
+    async fn statement_context(
+        &self,
+        s: &lakeplane_core::sql::Statement,
+    ) -> Result<ExecContext, lakeplane_control::ControlError> {
+        let identity = self.control.principals().identity(&s.principal).await?;
+        let mut ctx = ExecContext::as_user(identity);
         ctx.params = s
             .request
             .parameters
@@ -164,6 +180,6 @@ impl Worker {
             app_id: format!("lakeplane/statement-{}", s.id),
             version: i64::from(s.attempts),
         });
-        ctx
+        Ok(ctx)
     }
 }

@@ -59,6 +59,11 @@ pub async fn bootstrap(control: &Control, config: &Config) -> Result<(), String>
             .ensure_hashed(hash, ADMIN_USER)
             .await
             .map_err(|e| format!("cannot store the admin token (AdminTokenSha256): {e}"))?;
+        control
+            .principals()
+            .ensure_admin(ADMIN_USER)
+            .await
+            .map_err(|e| format!("cannot make {ADMIN_USER} an admin: {e}"))?;
     }
     Ok(())
 }

@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::Extension;
 use lakeplane_control::Principal;
 use lakeplane_core::catalog::{
-    check_name, CatalogError, FullName, Metastore, SchemaName, SecurableUpdate, TableUpdate,
+    check_name, CatalogError, FullName, Identity, Metastore, SchemaName, Securable,
+    SecurableUpdate, TableUpdate,
 };
 use lakeplane_engine::{Engine, EngineError, ExecContext};
 use lakeplane_http::extract::{Json, PathParam, Query};
@@ -20,7 +21,7 @@ type Answer<T> = ApiResult<axum::Json<T>>;
 /// The most items one page holds.
 const MAX_PAGE: usize = 1000;
 
-fn catalog_error(e: CatalogError) -> ApiError {
+pub(super) fn catalog_error(e: CatalogError) -> ApiError {
     match e {
         CatalogError::NotFound { .. } => ApiError::not_found(e.to_string()),
         CatalogError::AlreadyExists { .. } => {
@@ -74,8 +75,43 @@ fn page<T>(items: Vec<T>, key: impl Fn(&T) -> String, paging: &Paging) -> (Vec<T
     (rest, next)
 }
 
-fn ctx(who: &Principal) -> ExecContext {
-    ExecContext::new(who.user_name.clone())
+/// Who the caller is: their groups, whether they are an admin.
+pub(super) async fn identity(app: &AppState, who: &Principal) -> ApiResult<Identity> {
+    Ok(app.control.principals().identity(&who.user_name).await?)
+}
+
+/// The caller's execution context: what the engine does for them is checked against their grants.
+async fn ctx(app: &AppState, who: &Principal) -> ApiResult<ExecContext> {
+    Ok(ExecContext::as_user(identity(app, who).await?))
+}
+
+/// Whether `id` sees `s` in listings and may read its entry.
+pub(super) async fn visible(app: &AppState, id: &Identity, s: Securable) -> ApiResult<bool> {
+    if id.admin {
+        return Ok(true);
+    }
+    let lineage = app.control.catalogs().lineage(&s).await.map_err(catalog_error)?;
+    Ok(lineage.visible(id))
+}
+
+/// 403 unless `id` sees `s`.
+pub(super) async fn require_visible(app: &AppState, id: &Identity, s: Securable) -> ApiResult<()> {
+    match visible(app, id, s.clone()).await? {
+        true => Ok(()),
+        false => Err(ApiError::permission_denied(format!("User does not have a privilege on {s}."))),
+    }
+}
+
+/// 403 unless `id` owns `s` (or something above it) or is an admin.
+pub(super) async fn require_owner(app: &AppState, id: &Identity, s: Securable) -> ApiResult<()> {
+    if id.admin {
+        return Ok(());
+    }
+    let lineage = app.control.catalogs().lineage(&s).await.map_err(catalog_error)?;
+    match lineage.owned_by(id) {
+        true => Ok(()),
+        false => Err(ApiError::permission_denied(format!("User is not an owner of {s}."))),
+    }
 }
 
 fn securable_update(body: UpdateSecurable) -> ApiResult<SecurableUpdate> {
@@ -99,7 +135,7 @@ pub async fn create_catalog(
     Json(body): Json<CreateCatalog>,
 ) -> Answer<CatalogResponse> {
     let name = check_name("catalog", &body.name).map_err(invalid_name)?;
-    engine.create_catalog(&ctx(&who), &name, body.comment).await.map_err(engine_error)?;
+    engine.create_catalog(&ctx(&app, &who).await?, &name, body.comment).await.map_err(engine_error)?;
     let catalogs = app.control.catalogs();
     let mut c = catalogs.get_catalog(&name).await.map_err(catalog_error)?;
     if let Some(p) = body.properties {
@@ -112,8 +148,18 @@ pub async fn create_catalog(
 /// List catalogs.
 #[utoipa::path(operation_id = "uc_catalogs_list", get, path = "/api/2.1/unity-catalog/catalogs", tag = "Unity Catalog",
     params(Paging), responses((status = 200, body = ListCatalogsResponse), Errors))]
-pub async fn list_catalogs(State(app): State<AppState>, Query(q): Query<Paging>) -> Answer<ListCatalogsResponse> {
-    let all = app.control.catalogs().list_catalogs().await.map_err(catalog_error)?;
+pub async fn list_catalogs(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Query(q): Query<Paging>,
+) -> Answer<ListCatalogsResponse> {
+    let id = identity(&app, &who).await?;
+    let mut all = Vec::new();
+    for c in app.control.catalogs().list_catalogs().await.map_err(catalog_error)? {
+        if visible(&app, &id, Securable::Catalog(c.name.clone())).await? {
+            all.push(c);
+        }
+    }
     let (items, next) = page(all, |c| c.name.clone(), &q);
     Ok(axum::Json(ListCatalogsResponse {
         catalogs: items.iter().map(CatalogResponse::from).collect(),
@@ -125,8 +171,13 @@ pub async fn list_catalogs(State(app): State<AppState>, Query(q): Query<Paging>)
 #[utoipa::path(operation_id = "uc_catalogs_get", get, path = "/api/2.1/unity-catalog/catalogs/{id}", tag = "Unity Catalog",
     params(("id" = String, Path, description = "The catalog's name")),
     responses((status = 200, body = CatalogResponse), Errors))]
-pub async fn get_catalog(State(app): State<AppState>, PathParam(name): PathParam) -> Answer<CatalogResponse> {
+pub async fn get_catalog(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+    PathParam(name): PathParam,
+) -> Answer<CatalogResponse> {
     let name = check_name("catalog", &name).map_err(invalid_name)?;
+    require_visible(&app, &identity(&app, &who).await?, Securable::Catalog(name.clone())).await?;
     let c = app.control.catalogs().get_catalog(&name).await.map_err(catalog_error)?;
     Ok(axum::Json(CatalogResponse::from(&c)))
 }
@@ -137,10 +188,12 @@ pub async fn get_catalog(State(app): State<AppState>, PathParam(name): PathParam
     responses((status = 200, body = CatalogResponse), Errors))]
 pub async fn update_catalog(
     State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
     PathParam(name): PathParam,
     Json(body): Json<UpdateSecurable>,
 ) -> Answer<CatalogResponse> {
     let name = check_name("catalog", &name).map_err(invalid_name)?;
+    require_owner(&app, &identity(&app, &who).await?, Securable::Catalog(name.clone())).await?;
     let update = securable_update(body)?;
     let c = app.control.catalogs().update_catalog(&name, update).await.map_err(catalog_error)?;
     Ok(axum::Json(CatalogResponse::from(&c)))
@@ -151,6 +204,7 @@ pub async fn update_catalog(
     params(("id" = String, Path, description = "The catalog's name"), Force),
     responses((status = 200, body = Empty), Errors))]
 pub async fn delete_catalog(
+    State(app): State<AppState>,
     Extension(who): Extension<Principal>,
     Extension(engine): Extension<Engine>,
     PathParam(name): PathParam,
@@ -158,7 +212,7 @@ pub async fn delete_catalog(
 ) -> Answer<Empty> {
     let name = check_name("catalog", &name).map_err(invalid_name)?;
     engine
-        .drop_catalog(&ctx(&who), &name, q.force.unwrap_or(false))
+        .drop_catalog(&ctx(&app, &who).await?, &name, q.force.unwrap_or(false))
         .await
         .map_err(engine_error)?;
     Ok(axum::Json(Empty {}))
@@ -191,7 +245,7 @@ pub async fn create_schema(
 ) -> Answer<SchemaResponse> {
     let name = SchemaName::new(&body.catalog_name, &body.name).map_err(invalid_name)?;
     let props = body.properties.unwrap_or_default().into_iter().collect();
-    engine.create_schema(&ctx(&who), &name, body.comment, props).await.map_err(engine_error)?;
+    engine.create_schema(&ctx(&app, &who).await?, &name, body.comment, props).await.map_err(engine_error)?;
     let s = app.control.catalogs().get_schema(&name).await.map_err(catalog_error)?;
     Ok(axum::Json(SchemaResponse::from(&s)))
 }
@@ -199,9 +253,19 @@ pub async fn create_schema(
 /// List a catalog's schemas.
 #[utoipa::path(operation_id = "uc_schemas_list", get, path = "/api/2.1/unity-catalog/schemas", tag = "Unity Catalog",
     params(ListSchemas), responses((status = 200, body = ListSchemasResponse), Errors))]
-pub async fn list_schemas(State(app): State<AppState>, Query(q): Query<ListSchemas>) -> Answer<ListSchemasResponse> {
+pub async fn list_schemas(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Query(q): Query<ListSchemas>,
+) -> Answer<ListSchemasResponse> {
     let catalog = check_name("catalog", &q.catalog_name).map_err(invalid_name)?;
-    let all = app.control.catalogs().list_schemas(&catalog).await.map_err(catalog_error)?;
+    let id = identity(&app, &who).await?;
+    let mut all = Vec::new();
+    for s in app.control.catalogs().list_schemas(&catalog).await.map_err(catalog_error)? {
+        if visible(&app, &id, Securable::Schema(s.full_name())).await? {
+            all.push(s);
+        }
+    }
     let (items, next) = page(all, |s| s.name.clone(), &q.paging);
     Ok(axum::Json(ListSchemasResponse {
         schemas: items.iter().map(SchemaResponse::from).collect(),
@@ -213,8 +277,14 @@ pub async fn list_schemas(State(app): State<AppState>, Query(q): Query<ListSchem
 #[utoipa::path(operation_id = "uc_schemas_get", get, path = "/api/2.1/unity-catalog/schemas/{id}", tag = "Unity Catalog",
     params(("id" = String, Path, description = "catalog.schema")),
     responses((status = 200, body = SchemaResponse), Errors))]
-pub async fn get_schema(State(app): State<AppState>, PathParam(full): PathParam) -> Answer<SchemaResponse> {
-    let s = app.control.catalogs().get_schema(&schema_name(&full)?).await.map_err(catalog_error)?;
+pub async fn get_schema(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+    PathParam(full): PathParam,
+) -> Answer<SchemaResponse> {
+    let name = schema_name(&full)?;
+    let s = app.control.catalogs().get_schema(&name).await.map_err(catalog_error)?;
+    require_visible(&app, &identity(&app, &who).await?, Securable::Schema(name)).await?;
     Ok(axum::Json(SchemaResponse::from(&s)))
 }
 
@@ -224,10 +294,12 @@ pub async fn get_schema(State(app): State<AppState>, PathParam(full): PathParam)
     responses((status = 200, body = SchemaResponse), Errors))]
 pub async fn update_schema(
     State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
     PathParam(full): PathParam,
     Json(body): Json<UpdateSecurable>,
 ) -> Answer<SchemaResponse> {
     let name = schema_name(&full)?;
+    require_owner(&app, &identity(&app, &who).await?, Securable::Schema(name.clone())).await?;
     let update = securable_update(body)?;
     let s = app.control.catalogs().update_schema(&name, update).await.map_err(catalog_error)?;
     Ok(axum::Json(SchemaResponse::from(&s)))
@@ -238,6 +310,7 @@ pub async fn update_schema(
     params(("id" = String, Path, description = "catalog.schema"), Force),
     responses((status = 200, body = Empty), Errors))]
 pub async fn delete_schema(
+    State(app): State<AppState>,
     Extension(who): Extension<Principal>,
     Extension(engine): Extension<Engine>,
     PathParam(full): PathParam,
@@ -245,7 +318,7 @@ pub async fn delete_schema(
 ) -> Answer<Empty> {
     let name = schema_name(&full)?;
     engine
-        .drop_schema(&ctx(&who), &name, q.force.unwrap_or(false))
+        .drop_schema(&ctx(&app, &who).await?, &name, q.force.unwrap_or(false))
         .await
         .map_err(engine_error)?;
     Ok(axum::Json(Empty {}))
@@ -253,11 +326,12 @@ pub async fn delete_schema(
 
 /// A table's entry with its columns (read from its Delta log, or a view's plan).
 async fn with_columns(
+    app: &AppState,
     engine: &Engine,
     who: &Principal,
     t: &lakeplane_core::catalog::TableInfo,
 ) -> ApiResult<TableResponse> {
-    let columns = match engine.table_columns(&ctx(who), &t.full_name()).await {
+    let columns = match engine.table_columns(&ctx(app, who).await?, &t.full_name()).await {
         Ok(cols) => Some(cols.iter().map(ColumnInfo::from).collect()),
         // A table whose files are gone is still listed, without columns.
         Err(EngineError::NotFound { .. } | EngineError::Delta(_)) => None,
@@ -276,13 +350,19 @@ pub async fn list_tables(
     Query(q): Query<ListTables>,
 ) -> Answer<ListTablesResponse> {
     let schema = SchemaName::new(&q.catalog_name, &q.schema_name).map_err(invalid_name)?;
-    let all = app.control.catalogs().list_tables(&schema).await.map_err(catalog_error)?;
+    let id = identity(&app, &who).await?;
+    let mut all = Vec::new();
+    for t in app.control.catalogs().list_tables(&schema).await.map_err(catalog_error)? {
+        if visible(&app, &id, Securable::Table(t.full_name())).await? {
+            all.push(t);
+        }
+    }
     let (items, next) = page(all, |t| t.name.clone(), &q.paging);
     let mut tables = Vec::with_capacity(items.len());
     for t in &items {
         let mut r = match q.omit_columns.unwrap_or(false) {
             true => TableResponse::new(t, None),
-            false => with_columns(&engine, &who, t).await?,
+            false => with_columns(&app, &engine, &who, t).await?,
         };
         if q.omit_properties.unwrap_or(false) {
             r.properties.clear();
@@ -302,17 +382,24 @@ pub async fn get_table(
     Extension(engine): Extension<Engine>,
     PathParam(full): PathParam,
 ) -> Answer<TableResponse> {
-    let t = app.control.catalogs().get_table(&table_name(&full)?).await.map_err(catalog_error)?;
-    Ok(axum::Json(with_columns(&engine, &who, &t).await?))
+    let name = table_name(&full)?;
+    let t = app.control.catalogs().get_table(&name).await.map_err(catalog_error)?;
+    require_visible(&app, &identity(&app, &who).await?, Securable::Table(name)).await?;
+    Ok(axum::Json(with_columns(&app, &engine, &who, &t).await?))
 }
 
 /// Whether a table or view exists.
 #[utoipa::path(operation_id = "uc_tables_exists", get, path = "/api/2.1/unity-catalog/tables/{id}/exists", tag = "Unity Catalog",
     params(("id" = String, Path, description = "catalog.schema.table")),
     responses((status = 200, body = TableExists), Errors))]
-pub async fn table_exists(State(app): State<AppState>, PathParam(full): PathParam) -> Answer<TableExists> {
-    let exists = match app.control.catalogs().get_table(&table_name(&full)?).await {
-        Ok(_) => true,
+pub async fn table_exists(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+    PathParam(full): PathParam,
+) -> Answer<TableExists> {
+    let name = table_name(&full)?;
+    let exists = match app.control.catalogs().get_table(&name).await {
+        Ok(_) => visible(&app, &identity(&app, &who).await?, Securable::Table(name)).await?,
         Err(CatalogError::NotFound { .. }) => false,
         Err(e) => return Err(catalog_error(e)),
     };
@@ -330,6 +417,7 @@ pub async fn update_table(
     Json(body): Json<UpdateTable>,
 ) -> Answer<Empty> {
     let name = table_name(&full)?;
+    require_owner(&app, &identity(&app, &who).await?, Securable::Table(name.clone())).await?;
     if let Some(owner) = body.owner.filter(|o| !o.trim().is_empty()) {
         app.control
             .catalogs()
@@ -345,11 +433,12 @@ pub async fn update_table(
     params(("id" = String, Path, description = "catalog.schema.table")),
     responses((status = 200, body = Empty), Errors))]
 pub async fn delete_table(
+    State(app): State<AppState>,
     Extension(who): Extension<Principal>,
     Extension(engine): Extension<Engine>,
     PathParam(full): PathParam,
 ) -> Answer<Empty> {
-    engine.drop_table(&ctx(&who), &table_name(&full)?).await.map_err(engine_error)?;
+    engine.drop_table(&ctx(&app, &who).await?, &table_name(&full)?).await.map_err(engine_error)?;
     Ok(axum::Json(Empty {}))
 }
 
@@ -358,8 +447,10 @@ pub async fn delete_table(
     params(TableSummaries), responses((status = 200, body = TableSummariesResponse), Errors))]
 pub async fn table_summaries(
     State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
     Query(q): Query<TableSummaries>,
 ) -> Answer<TableSummariesResponse> {
+    let id = identity(&app, &who).await?;
     let catalogs = app.control.catalogs();
     let catalog = check_name("catalog", &q.catalog_name).map_err(invalid_name)?;
     let mut all = Vec::new();
@@ -368,7 +459,9 @@ pub async fn table_summaries(
             continue;
         }
         for t in catalogs.list_tables(&s.full_name()).await.map_err(catalog_error)? {
-            if lakeplane_engine::pattern_matches(q.table_name_pattern.as_deref(), &t.name) {
+            if lakeplane_engine::pattern_matches(q.table_name_pattern.as_deref(), &t.name)
+                && visible(&app, &id, Securable::Table(t.full_name())).await?
+            {
                 all.push(TableSummary {
                     full_name: t.full_name().to_string(),
                     table_type: table_type(t.table_type).into(),

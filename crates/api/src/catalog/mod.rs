@@ -3,6 +3,7 @@
 //! one catalog port. Lists page by name (`max_results`, `page_token`; 0 lets the server choose).
 
 mod handlers;
+mod permissions;
 mod wire;
 
 use axum::http::Method;
@@ -29,6 +30,9 @@ use lakeplane_http::{Area, Routes};
     handlers::delete_table,
     handlers::table_summaries,
     handlers::metastore_summary,
+    permissions::get,
+    permissions::update,
+    permissions::effective,
 ))]
 struct CatalogDoc;
 
@@ -54,6 +58,9 @@ pub fn area(engine: Engine) -> Area {
         .route(Method::DELETE, &format!("{P}/tables/{{id}}"), delete(h::delete_table))
         .route(Method::GET, &format!("{P}/table-summaries"), get(h::table_summaries))
         .route(Method::GET, &format!("{P}/metastore_summary"), get(h::metastore_summary))
+        .route(Method::GET, &format!("{P}/permissions/{{securable_type}}/{{id}}"), get(permissions::get))
+        .route(Method::PATCH, &format!("{P}/permissions/{{securable_type}}/{{id}}"), patch(permissions::update))
+        .route(Method::GET, &format!("{P}/effective-permissions/{{securable_type}}/{{id}}"), get(permissions::effective))
         .extension(engine);
     Area::new(routes, <CatalogDoc as utoipa::OpenApi>::openapi())
 }

@@ -122,6 +122,9 @@ pub struct StatementStatus {
     pub state: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ServiceError>,
+    /// The failure's SQLSTATE, when one applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql_state: Option<String>,
 }
 
 impl StatementStatus {
@@ -132,6 +135,7 @@ impl StatementStatus {
                 error_code: e.error_code.clone(),
                 message: e.message.clone(),
             }),
+            sql_state: s.error.as_ref().and_then(|e| e.sql_state.clone()),
         }
     }
 }

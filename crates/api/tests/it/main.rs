@@ -31,6 +31,7 @@ impl Api {
     pub async fn new() -> Api {
         let control = Control::new(lakeplane_testing::embedded_store().await);
         control.tokens().add(TOKEN, "tester").await.unwrap();
+        control.principals().ensure_admin("tester").await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let signer = lakeplane_engine::results::LinkSigner::random();
         let results: std::sync::Arc<dyn lakeplane_core::sql::ResultStore> = std::sync::Arc::new(
@@ -53,7 +54,8 @@ impl Api {
                 results: results.clone(),
                 signer: Some(signer),
             }))
-            .area(lakeplane_api::catalog::area(engine.clone()));
+            .area(lakeplane_api::catalog::area(engine.clone()))
+            .area(lakeplane_api::principals::area());
         let routes = shell.route_table();
         let doc = serde_json::from_str(&shell.openapi().to_json().unwrap()).unwrap();
         Api {
@@ -150,7 +152,10 @@ async fn openapi_documents_exactly_the_served_routes() {
     // Every documented operation answers (no ENDPOINT_NOT_FOUND) with a documented status.
     let doc_json = &api.doc;
     for (method, path) in &doc {
-        let uri = path.replace("{id}", "missing").replace("{chunk}", "0");
+        let uri = path
+            .replace("{id}", "missing")
+            .replace("{chunk}", "0")
+            .replace("{securable_type}", "table");
         let (status, body) = api.call(method.parse().unwrap(), &uri, json!({})).await;
         assert_ne!(body["error_code"], "ENDPOINT_NOT_FOUND", "{method} {path}");
         let responses = &doc_json["paths"][path.as_str()][method.to_lowercase()]["responses"];
@@ -243,7 +248,8 @@ async fn hostile_input_never_gets_a_500() {
     for (method, path) in api.routes.clone() {
         let path = path
             .replace("{id}", "x%2F..%2F")
-            .replace("{chunk}", "..%2F0");
+            .replace("{chunk}", "..%2F0")
+            .replace("{securable_type}", "TABLE");
         for q in queries {
             let uri = format!("{path}{q}");
             let (s, b) = api.send(method.clone(), &uri, None, Some(TOKEN)).await;

@@ -7,6 +7,7 @@
 //! table, so a dropped and re-created table never reuses files), where the user said for an
 //! external one.
 
+pub mod grants;
 mod names;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use grants::{Denied, GrantChange, Grants, Held, Identity, Kind, Lineage, Privilege, Securable};
 pub use names::{check_name, FullName, SchemaName, MAX_NAME_CHARS};
 
 /// The catalog every metastore has.
@@ -288,4 +290,39 @@ pub trait Metastore: Send + Sync + std::fmt::Debug + 'static {
     async fn rename_table(&self, from: &FullName, to: &FullName) -> CatalogResult<TableInfo>;
     /// Removes the entry and returns it. Errors: `NotFound`.
     async fn drop_table(&self, name: &FullName) -> CatalogResult<TableInfo>;
+
+    /// The grants on the object with this id (none when nothing was granted).
+    async fn grants(&self, object_id: &str) -> CatalogResult<Grants>;
+    /// Changes the grants on the object with this id, of `kind`; returns them as stored.
+    async fn update_grants(
+        &self,
+        object_id: &str,
+        kind: Kind,
+        changes: &[GrantChange],
+    ) -> CatalogResult<Grants>;
+
+    /// A securable with those above it, each with its owner and grants (for [`Lineage::check`]).
+    /// Errors: `NotFound` for the first that does not exist.
+    async fn lineage(&self, securable: &Securable) -> CatalogResult<Lineage> {
+        let mut out = Vec::new();
+        for s in securable.path() {
+            let (owner, id) = match &s {
+                Securable::Catalog(c) => {
+                    let c = self.get_catalog(c).await?;
+                    (c.owner, c.id)
+                }
+                Securable::Schema(n) => {
+                    let s = self.get_schema(n).await?;
+                    (s.owner, s.id)
+                }
+                Securable::Table(n) => {
+                    let t = self.get_table(n).await?;
+                    (t.owner, t.table_id)
+                }
+            };
+            let grants = self.grants(&id).await?;
+            out.push(Held { securable: s, owner, grants });
+        }
+        Ok(Lineage(out))
+    }
 }

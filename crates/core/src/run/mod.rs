@@ -75,6 +75,11 @@ pub struct Run {
     pub run_name: String,
     pub run_type: RunType,
     pub creator_user_name: String,
+    /// Who the run's tasks run as (their SQL is checked against this principal's grants): the
+    /// job's owner for a job's run, the submitter for a one-time run. Empty in runs stored
+    /// before it existed, which run as their creator.
+    #[serde(default)]
+    pub run_as: String,
     /// Resolved job parameters (defaults overridden by `job_parameters` of run-now).
     #[serde(default)]
     pub job_parameters: BTreeMap<String, String>,
@@ -103,6 +108,14 @@ pub struct Run {
 pub const MAX_CHECK_INTERVAL_MS: i64 = 10 * 60 * 1000;
 
 impl Run {
+    /// The principal the run's tasks run as.
+    pub fn runs_as(&self) -> &str {
+        match self.run_as.is_empty() {
+            true => &self.creator_user_name,
+            false => &self.run_as,
+        }
+    }
+
     pub fn is_terminal(&self) -> bool {
         matches!(self.state, RunState::Terminated(_))
     }

@@ -211,6 +211,7 @@ mod tests {
             run_name: "r".into(),
             run_type: RunType::JobRun,
             creator_user_name: "u".into(),
+            run_as: "u".into(),
             job_parameters: BTreeMap::new(),
             sql_params: BTreeMap::new(),
             state: RunState::Pending,

@@ -77,6 +77,9 @@ pub struct StatementError {
     /// RESOURCE_EXHAUSTED, CANCELLED, DEADLINE_EXCEEDED, PERMISSION_DENIED, INTERNAL_ERROR, ...
     pub error_code: String,
     pub message: String,
+    /// The SQLSTATE, when one applies (`42501` for missing privileges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql_state: Option<String>,
 }
 
 impl StatementError {
@@ -84,7 +87,14 @@ impl StatementError {
         StatementError {
             error_code: code.into(),
             message: bound_message(message.into()),
+            sql_state: None,
         }
+    }
+
+    /// With a SQLSTATE.
+    pub fn with_sql_state(mut self, state: Option<&str>) -> StatementError {
+        self.sql_state = state.map(str::to_string);
+        self
     }
 }
 

@@ -97,6 +97,24 @@ impl Script<'_> {
             .ok_or_else(|| EngineError::not_found("Table or view", name))
     }
 
+    /// A Delta table the caller writes to: checked for `MODIFY` (and `SELECT` when the write
+    /// reads the table too: UPDATE, DELETE, MERGE), then opened.
+    pub(crate) async fn writable(
+        &self,
+        name: &FullName,
+        reads_it: bool,
+    ) -> EngineResult<(TableInfo, DeltaTable)> {
+        let table = lakeplane_core::catalog::Securable::Table(name.clone());
+        self.table_info(name).await?;
+        if reads_it {
+            self.authorize(table.clone(), lakeplane_core::catalog::Privilege::Select)
+                .await?;
+        }
+        self.authorize(table, lakeplane_core::catalog::Privilege::Modify)
+            .await?;
+        self.delta_table(name).await
+    }
+
     /// A Delta table to write to or maintain, with its entry. Errors: not found, a view, no Delta
     /// log at the location.
     pub(crate) async fn delta_table(

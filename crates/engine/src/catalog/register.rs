@@ -21,7 +21,9 @@ use deltalake::datafusion::sql::parser::Statement as DfStatement;
 use deltalake::datafusion::sql::sqlparser::ast::{
     Expr, Ident, ObjectName, Statement, TableFactor, TableVersion, VisitMut, VisitorMut,
 };
-use lakeplane_core::catalog::{FullName, SchemaName, TableInfo, TableType};
+use lakeplane_core::catalog::{
+    FullName, Identity, Privilege, SchemaName, Securable, TableInfo, TableType,
+};
 
 use super::location;
 use super::open::{open_as_of, AsOf};
@@ -76,18 +78,22 @@ impl Script<'_> {
     pub(crate) async fn plan(&self, mut stmt: Statement) -> EngineResult<LogicalPlan> {
         files::rewrite(&self.session, &self.engine.sources, &mut stmt).await?;
         let current = self.current();
-        self.prepare(&mut stmt, &current, 0).await?;
+        let who = self.who().clone();
+        self.prepare(&mut stmt, &current, 0, &who).await?;
         Ok(self
             .state_at(&current)
             .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
             .await?)
     }
 
+    /// Registers what `stmt` reads, each table or view checked for `SELECT` by `who` (the caller,
+    /// or the owner of the view being expanded).
     async fn prepare(
         &self,
         stmt: &mut Statement,
         current: &SchemaName,
         depth: usize,
+        who: &Identity,
     ) -> EngineResult<()> {
         let mut finder = AsOfFinder {
             next: &self.as_of_names,
@@ -95,14 +101,14 @@ impl Script<'_> {
         };
         let _ = stmt.visit(&mut finder);
         for (name, version, hidden) in finder.found {
-            self.register_as_of(&name, &version, &hidden, current)
+            self.register_as_of(&name, &version, &hidden, current, who)
                 .await?;
         }
         let refs = self
             .state_at(current)
             .resolve_table_references(&DfStatement::Statement(Box::new(stmt.clone())))?;
         for r in refs {
-            self.register(&r, current, depth).await?;
+            self.register(&r, current, depth, who).await?;
         }
         Ok(())
     }
@@ -113,6 +119,7 @@ impl Script<'_> {
         r: &TableReference,
         current: &SchemaName,
         depth: usize,
+        who: &Identity,
     ) -> EngineResult<()> {
         let (c, s, t) = match r {
             TableReference::Bare { table } => (
@@ -145,6 +152,8 @@ impl Script<'_> {
         }
         let name = FullName::new(c, s, t)?;
         let info = self.table_info(&name).await?;
+        self.authorize_for(who, Securable::Table(name.clone()), Privilege::Select)
+            .await?;
         let provider = match info.table_type {
             TableType::View => Box::pin(self.view(&info, depth)).await?,
             TableType::Managed | TableType::External => {
@@ -174,7 +183,9 @@ impl Script<'_> {
         };
         let mut stmt = *stmt;
         files::rewrite(&self.session, &self.engine.sources, &mut stmt).await?;
-        self.prepare(&mut stmt, &context, depth + 1).await?;
+        // What a view reads is read with its owner's privileges.
+        let owner = Identity::user(info.owner.clone(), vec![]);
+        self.prepare(&mut stmt, &context, depth + 1, &owner).await?;
         let plan = self
             .state_at(&context)
             .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
@@ -189,9 +200,12 @@ impl Script<'_> {
         version: &TableVersion,
         hidden: &ObjectName,
         current: &SchemaName,
+        who: &Identity,
     ) -> EngineResult<()> {
         let full = FullName::resolve(&super::parts(name)?, current)?;
         let info = self.table_info(&full).await?;
+        self.authorize_for(who, Securable::Table(full.clone()), Privilege::Select)
+            .await?;
         if info.table_type == TableType::View {
             return Err(EngineError::invalid(format!(
                 "{full} is a view; time travel needs a table"

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use deltalake::datafusion::sql::sqlparser::ast::ObjectName;
 use deltalake::kernel::MetadataValue;
-use lakeplane_core::catalog::{FullName, TableType, TableUpdate};
+use lakeplane_core::catalog::{FullName, Privilege, Securable, TableType, TableUpdate};
 
 use super::columns::COMMENT_KEY;
 use super::property_map;
@@ -24,6 +24,8 @@ impl Script<'_> {
         action: AlterAction,
     ) -> EngineResult<Outcome> {
         let name = self.full_name(table)?;
+        self.table_info(&name).await?;
+        self.authorize_owner(Securable::Table(name.clone())).await?;
         if let AlterAction::RenameTo(to) = &action {
             let to = match parts(to)?.as_slice() {
                 [t] => name.schema_name().table(t)?,
@@ -35,6 +37,8 @@ impl Script<'_> {
                     name.catalog
                 )));
             }
+            self.authorize(Securable::Schema(to.schema_name()), Privilege::CreateTable)
+                .await?;
             self.engine.metastore.rename_table(&name, &to).await?;
             return Ok(Outcome::Done);
         }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use deltalake::datafusion::sql::sqlparser::ast::ObjectName;
 use lakeplane_core::catalog::{
+    Privilege, Securable,
     check_name, check_properties, CatalogError, CatalogInfo, SchemaInfo, SchemaName, TableType,
     DEFAULT_SCHEMA,
 };
@@ -40,6 +41,7 @@ impl Script<'_> {
         comment: Option<String>,
     ) -> EngineResult<Outcome> {
         let name = check_name("catalog", name)?;
+        self.authorize_admin("create catalogs")?;
         let catalog = CatalogInfo {
             name: name.clone(),
             comment,
@@ -78,6 +80,11 @@ impl Script<'_> {
         cascade: bool,
     ) -> EngineResult<Outcome> {
         let name = check_name("catalog", name)?;
+        match self.engine.metastore.get_catalog(&name).await {
+            Err(CatalogError::NotFound { .. }) if if_exists => return Ok(Outcome::Done),
+            other => other?,
+        };
+        self.authorize_owner(Securable::Catalog(name.clone())).await?;
         match self.engine.metastore.drop_catalog(&name, cascade).await {
             Ok(dropped) => {
                 for t in dropped {
@@ -98,6 +105,8 @@ impl Script<'_> {
         properties: Properties,
     ) -> EngineResult<Outcome> {
         let name = self.schema_name(name)?;
+        self.authorize(Securable::Catalog(name.catalog.clone()), Privilege::CreateSchema)
+            .await?;
         let schema = SchemaInfo {
             catalog_name: name.catalog.clone(),
             name: name.schema.clone(),
@@ -123,6 +132,11 @@ impl Script<'_> {
     ) -> EngineResult<Outcome> {
         for n in names {
             let name = self.schema_name(n)?;
+            match self.engine.metastore.get_schema(&name).await {
+                Err(CatalogError::NotFound { .. }) if if_exists => continue,
+                other => other?,
+            };
+            self.authorize_owner(Securable::Schema(name.clone())).await?;
             match self.engine.metastore.drop_schema(&name, cascade).await {
                 Ok(dropped) => {
                     for t in dropped {
@@ -143,11 +157,15 @@ impl Script<'_> {
             (UseKind::Catalog, [c]) => {
                 let c = check_name("catalog", c)?;
                 self.engine.metastore.get_catalog(&c).await?;
+                self.authorize(Securable::Catalog(c.clone()), Privilege::UseCatalog)
+                    .await?;
                 SchemaName::new(&c, DEFAULT_SCHEMA)?
             }
             (UseKind::Schema | UseKind::Either, [_] | [_, _]) => {
                 let s = self.schema_name(name)?;
                 self.engine.metastore.get_schema(&s).await?;
+                self.authorize(Securable::Schema(s.clone()), Privilege::UseSchema)
+                    .await?;
                 s
             }
             _ => {

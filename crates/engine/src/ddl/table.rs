@@ -10,6 +10,7 @@ use deltalake::datafusion::sql::sqlparser::ast::{ObjectName, ObjectType, Stateme
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 use lakeplane_core::catalog::{
+    Privilege, Securable,
     CatalogError, FullName, TableInfo, TableType, TableUpdate, ViewDefinition,
 };
 use url::Url;
@@ -66,6 +67,7 @@ impl Script<'_> {
             .metastore
             .get_schema(&name.schema_name())
             .await?;
+        self.authorize_create(&name).await?;
         let existing = self.find_table(&name).await?;
         if let Some(info) = &existing {
             if info.table_type == TableType::View && !ct.if_not_exists {
@@ -259,6 +261,7 @@ impl Script<'_> {
 
     pub(crate) async fn create_view(&self, cv: CreateView) -> EngineResult<Outcome> {
         let name = self.full_name(&cv.name)?;
+        self.authorize_create(&name).await?;
         let existing = self.find_table(&name).await?;
         if let Some(e) = &existing {
             if cv.if_not_exists {
@@ -307,6 +310,17 @@ impl Script<'_> {
         Ok(Outcome::Done)
     }
 
+    /// Checks that the caller may create `name`: `CREATE TABLE` on its schema, and ownership of
+    /// what it replaces.
+    async fn authorize_create(&self, name: &FullName) -> EngineResult<()> {
+        self.authorize(Securable::Schema(name.schema_name()), Privilege::CreateTable)
+            .await?;
+        if self.find_table(name).await?.is_some() {
+            self.authorize_owner(Securable::Table(name.clone())).await?;
+        }
+        Ok(())
+    }
+
     /// `DROP TABLE` or `DROP VIEW`: the entry goes; a managed table's files go too.
     pub(crate) async fn drop_tables(
         &self,
@@ -329,6 +343,7 @@ impl Script<'_> {
                     &name,
                 ));
             };
+            self.authorize_owner(Securable::Table(name.clone())).await?;
             let is_view = info.table_type == TableType::View;
             if is_view != (kind == ObjectType::View) {
                 return Err(EngineError::invalid(match is_view {

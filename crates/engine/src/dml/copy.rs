@@ -42,7 +42,7 @@ const COPY: &str = "COPY INTO";
 impl Script<'_> {
     pub(crate) async fn copy_into(&self, index: usize, copy: CopyInto) -> EngineResult<Outcome> {
         let name = self.full_name(&copy.table)?;
-        let (info, delta) = self.delta_table(&name).await?;
+        let (info, delta) = self.writable(&name, false).await?;
         if self.committed_before(index, &delta).await?.is_some() {
             return Ok(Outcome::Changed(Changes::inserted(0)));
         }

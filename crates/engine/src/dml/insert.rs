@@ -86,7 +86,7 @@ impl Script<'_> {
             ));
         };
         let name = self.full_name(obj)?;
-        let (info, table) = self.delta_table(&name).await?;
+        let (info, table) = self.writable(&name, false).await?;
         if self.committed_before(index, &table).await?.is_some() {
             return Ok(Outcome::Changed(Changes::inserted(0)));
         }
@@ -117,7 +117,7 @@ impl Script<'_> {
         query: Box<Query>,
     ) -> EngineResult<Outcome> {
         let name = self.full_name(table)?;
-        let (info, delta) = self.delta_table(&name).await?;
+        let (info, delta) = self.writable(&name, true).await?;
         if self.committed_before(index, &delta).await?.is_some() {
             return Ok(Outcome::Changed(Changes::inserted(0)));
         }

@@ -55,7 +55,7 @@ impl Script<'_> {
                 "MERGE: the target and the source are both called '{target_alias}'; give one an alias"
             )));
         }
-        let (info, delta) = self.delta_table(&name).await?;
+        let (info, delta) = self.writable(&name, true).await?;
         if self.committed_before(index, &delta).await?.is_some() {
             return Ok(Outcome::Changed(Changes::default()));
         }

@@ -41,7 +41,7 @@ impl Script<'_> {
         }
         let (table, qualifier) = single_table(&update.table, "UPDATE")?;
         let name = self.full_name(&table)?;
-        let (info, delta) = self.delta_table(&name).await?;
+        let (info, delta) = self.writable(&name, true).await?;
         if self.committed_before(index, &delta).await?.is_some() {
             return Ok(Outcome::Changed(Changes::affected(0)));
         }
@@ -91,7 +91,7 @@ impl Script<'_> {
         };
         let (table, qualifier) = single_table(table, "DELETE")?;
         let name = self.full_name(&table)?;
-        let (info, delta) = self.delta_table(&name).await?;
+        let (info, delta) = self.writable(&name, true).await?;
         if self.committed_before(index, &delta).await?.is_some() {
             return Ok(Outcome::Changed(Changes::affected(0)));
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use deltalake::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use deltalake::arrow::datatypes::{DataType, Field, Schema};
 use deltalake::datafusion::sql::sqlparser::ast::ObjectName;
-use lakeplane_core::catalog::{FullName, TableType};
+use lakeplane_core::catalog::{FullName, Securable, TableType};
 
 use super::{text_table, type_name};
 use crate::catalog::location;
@@ -20,6 +20,8 @@ impl Script<'_> {
         table: &ObjectName,
         what: DescribeWhat,
     ) -> EngineResult<Outcome> {
+        self.require_visible(Securable::Table(self.full_name(table)?))
+            .await?;
         match what {
             DescribeWhat::History { limit } => self.describe_history(table, limit).await,
             DescribeWhat::Detail => self.describe_detail(&self.full_name(table)?).await,

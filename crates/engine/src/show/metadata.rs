@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use deltalake::arrow::array::{ArrayRef, BooleanArray, Int32Array, RecordBatch, StringArray};
 use deltalake::arrow::datatypes::{DataType, Field, Schema};
-use lakeplane_core::catalog::{check_name, SchemaName, TableType};
+use lakeplane_core::catalog::{check_name, SchemaName, Securable, TableType};
 
 use super::type_name;
 use crate::error::{EngineError, EngineResult};
@@ -58,8 +58,13 @@ impl Script<'_> {
         };
         let mut schemas: Vec<SchemaName> = Vec::new();
         for c in &catalogs {
+            if !self.visible(Securable::Catalog(c.clone())).await? {
+                continue;
+            }
             for s in store.list_schemas(c).await? {
-                if matches(&m.schema_like, &s.name) {
+                if matches(&m.schema_like, &s.name)
+                    && self.visible(Securable::Schema(s.full_name())).await?
+                {
                     schemas.push(SchemaName::new(c, &s.name)?);
                 }
             }
@@ -79,7 +84,9 @@ impl Script<'_> {
         let mut tables = Vec::new();
         for s in &schemas {
             for t in store.list_tables(s).await? {
-                if matches(table_pattern, &t.name) {
+                if matches(table_pattern, &t.name)
+                    && self.visible(Securable::Table(t.full_name())).await?
+                {
                     tables.push(t);
                 }
                 if tables.len() >= MAX_ROWS {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use deltalake::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use deltalake::datafusion::sql::sqlparser::ast::Statement;
-use lakeplane_core::catalog::{check_name, FullName, TableInfo, TableType};
+use lakeplane_core::catalog::{check_name, FullName, Securable, TableInfo, TableType};
 
 use crate::error::{EngineError, EngineResult};
 use crate::output::{batch_stream, Outcome};
@@ -113,13 +113,14 @@ impl Script<'_> {
         let keep = |p: &Option<String>, n: &str| p.as_ref().is_none_or(|p| like(p, n));
         match show {
             Show::Catalogs { like: pattern } => {
-                let rows = m
-                    .list_catalogs()
-                    .await?
-                    .into_iter()
-                    .filter(|c| keep(&pattern, &c.name))
-                    .map(|c| vec![Some(c.name)])
-                    .collect();
+                let mut rows = Vec::new();
+                for c in m.list_catalogs().await? {
+                    if keep(&pattern, &c.name)
+                        && self.visible(Securable::Catalog(c.name.clone())).await?
+                    {
+                        rows.push(vec![Some(c.name)]);
+                    }
+                }
                 text_table(&["catalog"], rows)
             }
             Show::Schemas {
@@ -130,13 +131,14 @@ impl Script<'_> {
                     Some(c) => check_name("catalog", &c.value)?,
                     None => self.current().catalog,
                 };
-                let rows = m
-                    .list_schemas(&catalog)
-                    .await?
-                    .into_iter()
-                    .filter(|s| keep(&pattern, &s.name))
-                    .map(|s| vec![Some(s.name)])
-                    .collect();
+                let mut rows = Vec::new();
+                for s in m.list_schemas(&catalog).await? {
+                    if keep(&pattern, &s.name)
+                        && self.visible(Securable::Schema(s.full_name())).await?
+                    {
+                        rows.push(vec![Some(s.name)]);
+                    }
+                }
                 text_table(&["databaseName"], rows)
             }
             Show::Tables {
@@ -152,14 +154,15 @@ impl Script<'_> {
                     Some(s) => self.schema_name(s)?,
                     None => self.current(),
                 };
-                let names: Vec<String> = m
-                    .list_tables(&schema_name)
-                    .await?
-                    .into_iter()
-                    .filter(|t| !views_only || t.table_type == TableType::View)
-                    .filter(|t| keep(pattern, &t.name))
-                    .map(|t| t.name)
-                    .collect();
+                let mut names: Vec<String> = Vec::new();
+                for t in m.list_tables(&schema_name).await? {
+                    if (!views_only || t.table_type == TableType::View)
+                        && keep(pattern, &t.name)
+                        && self.visible(Securable::Table(t.full_name())).await?
+                    {
+                        names.push(t.name);
+                    }
+                }
                 let columns = match views_only {
                     true => ["namespace", "viewName", "isTemporary"],
                     false => ["database", "tableName", "isTemporary"],
@@ -167,7 +170,9 @@ impl Script<'_> {
                 tables_batch(columns, &schema_name.schema, names)
             }
             Show::Columns { table } => {
-                let schema = self.schema_of(&self.full_name(&table)?).await?;
+                let name = self.full_name(&table)?;
+                self.require_visible(Securable::Table(name.clone())).await?;
+                let schema = self.schema_of(&name).await?;
                 let rows = schema
                     .fields()
                     .iter()
@@ -177,6 +182,7 @@ impl Script<'_> {
             }
             Show::Properties { table, key } => {
                 let name = self.full_name(&table)?;
+                self.require_visible(Securable::Table(name.clone())).await?;
                 let props = self.properties_of(&name).await?;
                 let rows = props
                     .into_iter()
@@ -186,8 +192,14 @@ impl Script<'_> {
                 text_table(&["key", "value"], rows)
             }
             Show::Metadata(m) => self.show_metadata(m).await,
+            Show::Grants {
+                principal,
+                kind,
+                name,
+            } => self.show_grants(principal, kind, &name).await,
             Show::CreateTable { table } => {
                 let name = self.full_name(&table)?;
+                self.require_visible(Securable::Table(name.clone())).await?;
                 let info = self.table_info(&name).await?;
                 let stmt = self.create_statement(&info).await?;
                 text_table(&["createtab_stmt"], vec![vec![Some(stmt)]])

@@ -49,6 +49,7 @@ pub(crate) enum Lake {
         name: ObjectName,
     },
     Show(Show),
+    Grant(Box<Grant>),
     Describe {
         table: ObjectName,
         what: DescribeWhat,
@@ -147,9 +148,25 @@ pub(crate) enum Show {
     CreateTable {
         table: ObjectName,
     },
+    /// `SHOW GRANTS [principal] ON kind name`.
+    Grants {
+        principal: Option<String>,
+        kind: lakeplane_core::catalog::Kind,
+        name: ObjectName,
+    },
     /// The SQL connector's metadata listings: `SHOW SCHEMAS|TABLES|COLUMNS IN ALL CATALOGS` or
     /// `IN CATALOG c`, then `[SCHEMA LIKE 'p'] [TABLE LIKE 'p'] [LIKE 'p']`.
     Metadata(Metadata),
+}
+
+/// `GRANT` or `REVOKE`.
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    pub(crate) revoke: bool,
+    pub(crate) privileges: Vec<lakeplane_core::catalog::Privilege>,
+    pub(crate) kind: lakeplane_core::catalog::Kind,
+    pub(crate) name: ObjectName,
+    pub(crate) principal: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,6 +316,8 @@ impl Lake {
             Lake::Alter { .. } => "ALTER TABLE",
             Lake::Use { .. } => "USE",
             Lake::Show(_) => "SHOW",
+            Lake::Grant(g) if g.revoke => "REVOKE",
+            Lake::Grant(_) => "GRANT",
             Lake::Describe { .. } => "DESCRIBE",
             Lake::InsertReplaceWhere { .. } => "INSERT REPLACE WHERE",
             Lake::Merge(_) => "MERGE",

@@ -270,7 +270,9 @@ pub(super) fn show(p: &mut Parser) -> PResult<Option<Lake>> {
     if let Some(m) = metadata(p)? {
         return Ok(Some(Lake::Show(Show::Metadata(m))));
     }
-    let show = if eat(p, "CATALOGS") {
+    let show = if eat(p, "GRANTS") || eat(p, "GRANT") {
+        super::grants::show_grants(p)?
+    } else if eat(p, "CATALOGS") {
         Show::Catalogs { like: like(p)? }
     } else if eat(p, "SCHEMAS") || eat(p, "DATABASES") {
         let catalog: Option<Ident> = if eat(p, "IN") || eat(p, "FROM") {

@@ -4,6 +4,7 @@
 //! statement, so that both kinds mix freely in one script.
 
 pub(crate) mod ast;
+mod grants;
 mod ddl;
 mod dml;
 #[cfg(test)]
@@ -85,6 +86,8 @@ fn lake(p: &mut Parser) -> PResult<Option<Lake>> {
         ddl::use_(p).map(Some)
     } else if w("SHOW") {
         ddl::show(p)
+    } else if w("GRANT") || w("REVOKE") {
+        grants::grant(p).map(Some)
     } else if w("DESCRIBE") || w("DESC") {
         ddl::describe(p)
     } else if w("INSERT") {

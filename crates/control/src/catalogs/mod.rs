@@ -2,11 +2,15 @@
 //! documents, each change a conditional write. Catalog `main` with schema `default` is created the
 //! first time a process needs it, so every store has it without a set-up step.
 
+mod grants;
+
 use async_trait::async_trait;
 use lakeplane_core::catalog::{
-    CatalogError, CatalogInfo, CatalogResult, FullName, Metastore, SchemaInfo, SchemaName,
-    SecurableUpdate, TableInfo, TableUpdate, DEFAULT_SCHEMA, MAIN_CATALOG,
+    CatalogError, CatalogInfo, CatalogResult, FullName, GrantChange, Grants, Kind, Metastore,
+    SchemaInfo, SchemaName, SecurableUpdate, TableInfo, TableUpdate, DEFAULT_SCHEMA, MAIN_CATALOG,
 };
+
+pub use grants::GrantsDoc;
 use lakeplane_store::Index;
 use tokio::sync::OnceCell;
 
@@ -178,7 +182,9 @@ impl Metastore for Catalogs {
         for s in schemas {
             dropped.extend(self.drop_schema(&s.full_name(), true).await?);
         }
+        let catalog = self.get_catalog(name).await?;
         self.docs.delete::<CatalogInfo>(&name.to_string()).await?;
+        self.forget_grants(&catalog.id).await;
         Ok(dropped)
     }
 
@@ -227,7 +233,9 @@ impl Metastore for Catalogs {
             });
         }
         let dropped = self.drop_tables_of(name).await?;
+        let schema = self.get_schema(name).await?;
         self.docs.delete::<SchemaInfo>(name).await?;
+        self.forget_grants(&schema.id).await;
         Ok(dropped)
     }
 
@@ -309,6 +317,20 @@ impl Metastore for Catalogs {
             Ok(doc)
         })
         .await?;
+        self.forget_grants(&dropped.table_id).await;
         Ok(dropped)
+    }
+
+    async fn grants(&self, object_id: &str) -> CatalogResult<Grants> {
+        self.read_grants(object_id).await
+    }
+
+    async fn update_grants(
+        &self,
+        object_id: &str,
+        kind: Kind,
+        changes: &[GrantChange],
+    ) -> CatalogResult<Grants> {
+        self.write_grants(object_id, kind, changes).await
     }
 }
