@@ -31,12 +31,18 @@ pub(crate) struct Env {
 }
 
 pub(crate) async fn env() -> Env {
-    env_with(lakeplane_testing::embedded_store().await)
+    admin_me(env_with(lakeplane_testing::embedded_store().await)).await
 }
 
 /// The same, with state in DynamoDB on moto (started by scripts/test).
 pub(crate) async fn dynamo_env() -> Env {
-    env_with(lakeplane_testing::dynamo_store().await)
+    admin_me(env_with(lakeplane_testing::dynamo_store().await)).await
+}
+
+/// The tests' runs are submitted by "me", an admin (grants are tested where they are the point).
+async fn admin_me(e: Env) -> Env {
+    e.control.principals().ensure_admin("me").await.unwrap();
+    e
 }
 
 fn env_with(store: Arc<dyn lakeplane_store::StateStore>) -> Env {
@@ -368,5 +374,30 @@ async fn a_reclaimed_task_of_a_cancelled_run_is_not_run_again() {
             .await
             .is_err(),
         "the SQL never ran"
+    );
+}
+
+#[tokio::test]
+async fn a_task_runs_as_its_run_and_is_denied_what_that_principal_may_not_read() {
+    let e = env().await;
+    e.engine
+        .execute(&ExecContext::new("admin"), "CREATE TABLE secret AS SELECT 1 AS x")
+        .await
+        .unwrap();
+    let tasks = JobSettings::from_json(json!({"tasks": [
+        {"task_key": "read", "sql_task": {"file": {"path": e.sql("read", "SELECT * FROM secret")}}}
+    ]}))
+    .unwrap()
+    .tasks;
+    let run = e.control.runs().submit(None, tasks, None, "nobody").await.unwrap();
+    let claim = eventually_claim(&e, "w").await;
+    assert_eq!(claim.run_as, "nobody");
+    let worker = Worker::new(e.control.clone(), e.engine.clone(), WorkerConfig::new("w"));
+    worker.execute(claim).await;
+    let v = e.control.runs().get(run).await.unwrap();
+    assert!(
+        v.tasks[0].state_message.contains("User does not have USE CATALOG on Catalog 'main'"),
+        "{}",
+        v.tasks[0].state_message
     );
 }
