@@ -159,6 +159,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let sql = lakeplane_api::sql::area(lakeplane_api::sql::SqlServices {
         results: std::sync::Arc::new(results),
         signer: Some(signer),
+        inline: None,
     });
     let app = lakeplane_api::shell(local.control.clone())
         .area(sql)

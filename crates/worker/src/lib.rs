@@ -36,6 +36,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 pub use output::SAMPLE_ROWS;
+pub use statements::Ran;
 
 /// How a worker behaves.
 #[derive(Debug, Clone)]

@@ -16,6 +16,19 @@ use tracing::Instrument;
 
 use crate::Worker;
 
+/// How a statement this process took on ended, from its side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ran {
+    /// Its outcome was recorded.
+    Ended,
+    /// It was cancelled or taken over, or its lease lapsed; nothing was recorded.
+    Dropped,
+    /// It outgrew the inline budget and went back to its warehouse's queue.
+    Released,
+    /// It was no longer waiting (a worker had it, or it was cancelled).
+    NotMine,
+}
+
 /// How often the worker looks at the warehouses (to move them on and to learn which run).
 const SERVE_EVERY: Duration = Duration::from_millis(500);
 
@@ -56,7 +69,7 @@ impl Worker {
                     let (me, results) = (self.clone(), results.clone());
                     tokio::spawn(async move {
                         let _permit = permit;
-                        me.run_statement(held, results.as_ref()).await;
+                        me.run_statement(held, results.as_ref(), None).await;
                     });
                 }
                 Ok(None) => {
@@ -76,8 +89,25 @@ impl Worker {
         }
     }
 
-    /// Runs one held statement to its end and records the outcome (unless the lease is lost).
-    pub async fn run_statement(&self, mut held: Held, results: &dyn ResultStore) {
+    /// Runs one statement here and now if it is still waiting, within `budget`: what a function
+    /// serving the API does with small statements. Past the budget the work stops and the
+    /// statement goes back to its warehouse's queue for a worker ([`Ran::Released`]); a re-run
+    /// writes nothing twice (its Delta commits carry the statement's transaction identity).
+    pub async fn run_inline(&self, statement_id: &str, results: &dyn ResultStore, budget: Duration) -> Ran {
+        let lease_ms = self.config.lease.as_millis() as i64;
+        match self.control.statements().claim(statement_id, &self.config.id, lease_ms).await {
+            Ok(Some(held)) => self.run_statement(held, results, Some(budget)).await,
+            Ok(None) => Ran::NotMine,
+            Err(e) => {
+                tracing::warn!(error = %e, statement_id, "could not claim a statement to run inline");
+                Ran::NotMine
+            }
+        }
+    }
+
+    /// Runs one held statement to its end and records the outcome (unless the lease is lost, or
+    /// `budget` runs out first: then it goes back to the queue).
+    pub async fn run_statement(&self, mut held: Held, results: &dyn ResultStore, budget: Option<Duration>) -> Ran {
         let statement = held.statement.clone();
         let span = tracing::info_span!("statement", statement_id = %statement.id,
             warehouse_id = %statement.request.warehouse_id, attempt = statement.attempts);
@@ -91,7 +121,7 @@ impl Worker {
                     if let Err(e) = self.control.statements().finish(&held, Err(error), None).await {
                         tracing::error!(error = %e, "could not record the statement's end");
                     }
-                    return;
+                    return Ran::Ended;
                 }
             };
             let request = ResultRequest {
@@ -110,13 +140,34 @@ impl Worker {
             tokio::pin!(work);
             let mut beat = tokio::time::interval(self.config.heartbeat);
             beat.tick().await;
+            let out_of_budget = async move {
+                match budget {
+                    Some(b) => tokio::time::sleep(b).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(out_of_budget);
             let outcome = loop {
                 tokio::select! {
                     r = &mut work => break r,
+                    _ = &mut out_of_budget => {
+                        ctx.cancel.cancel();
+                        return match self.control.statements().release(&held).await {
+                            Ok(true) => {
+                                tracing::info!("the statement outgrew its inline budget; queued for a worker");
+                                Ran::Released
+                            }
+                            Ok(false) => Ran::Dropped,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not hand a statement back; its lease will lapse");
+                                Ran::Dropped
+                            }
+                        };
+                    }
                     _ = tokio::time::sleep_until(lease_until) => {
                         ctx.cancel.cancel();
                         tracing::warn!("the statement's lease ran out; it is dropped");
-                        return;
+                        return Ran::Dropped;
                     }
                     _ = beat.tick() => {
                         let sent = Instant::now();
@@ -125,7 +176,7 @@ impl Worker {
                             Ok(Renewal::Lost) => {
                                 ctx.cancel.cancel();
                                 tracing::info!("the statement was cancelled or taken over; it is dropped");
-                                return;
+                                return Ran::Dropped;
                             }
                             Err(e) => tracing::warn!(error = %e, "renewing a statement's lease failed"),
                         }
@@ -141,9 +192,18 @@ impl Worker {
             };
             let failed = outcome.is_err();
             match self.control.statements().finish(&held, outcome, current).await {
-                Ok(true) => tracing::info!(failed, "statement ended"),
-                Ok(false) => tracing::info!("the statement was cancelled or taken over before it ended"),
-                Err(e) => tracing::error!(error = %e, "could not record the statement's end; it will run again"),
+                Ok(true) => {
+                    tracing::info!(failed, "statement ended");
+                    Ran::Ended
+                }
+                Ok(false) => {
+                    tracing::info!("the statement was cancelled or taken over before it ended");
+                    Ran::Dropped
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "could not record the statement's end; it will run again");
+                    Ran::Dropped
+                }
             }
         }
         .instrument(span)

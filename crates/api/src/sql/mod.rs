@@ -28,6 +28,19 @@ pub struct SqlServices {
     pub results: Arc<dyn ResultStore>,
     /// Checks served links (`lakeplane dev`); `None` where links are presigned S3 URLs.
     pub signer: Option<LinkSigner>,
+    /// Runs statements in this process when they finish within a budget (the `sql` function);
+    /// `None` leaves every statement to the warehouse's workers.
+    pub inline: Option<Arc<dyn InlineRunner>>,
+}
+
+/// Runs a submitted statement here, within a budget, handing it back to its warehouse's queue
+/// when it does not finish in time.
+#[async_trait::async_trait]
+pub trait InlineRunner: Send + Sync + std::fmt::Debug + 'static {
+    /// Runs the statement if it is still waiting; returns when it ended or went back to the queue.
+    async fn run_inline(&self, statement_id: &str, budget: std::time::Duration);
+    /// The longest budget this process gives one statement.
+    fn max_budget(&self) -> std::time::Duration;
 }
 
 #[derive(utoipa::OpenApi)]

@@ -92,8 +92,15 @@ pub async fn execute(
         byte_limit: body.byte_limit,
     };
     let statements = app.control.statements();
+    let started = tokio::time::Instant::now();
     let submitted = statements.submit(request, &who.user_name).await?;
-    let mut statement = wait_for(&app, &submitted.id, &who.user_name, wait).await?;
+    if let Some(inline) = sql.inline.as_ref().filter(|_| !wait.is_zero()) {
+        inline
+            .run_inline(&submitted.id, wait.min(inline.max_budget()))
+            .await;
+    }
+    let left = wait.saturating_sub(started.elapsed());
+    let mut statement = wait_for(&app, &submitted.id, &who.user_name, left).await?;
     if !statement.state.is_terminal() && cancel_on_timeout {
         statement = statements.cancel(&submitted.id, &who.user_name).await?;
     }

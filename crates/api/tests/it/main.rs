@@ -53,6 +53,7 @@ impl Api {
             .area(lakeplane_api::sql::area(lakeplane_api::sql::SqlServices {
                 results: results.clone(),
                 signer: Some(signer),
+                inline: None,
             }))
             .area(lakeplane_api::catalog::area(engine.clone()))
             .area(lakeplane_api::principals::area());

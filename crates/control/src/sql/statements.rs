@@ -154,6 +154,54 @@ impl Statements {
         Ok(None)
     }
 
+    /// Claims one statement by its id (a function running small statements itself); `None` when
+    /// it is no longer waiting.
+    pub async fn claim(&self, id: &str, worker: &str, lease_ms: i64) -> ControlResult<Option<Held>> {
+        let Versioned { mut doc, version } = self.docs.get::<Statement>(&id.to_string()).await?;
+        if doc.state != StatementState::Pending {
+            return Ok(None);
+        }
+        let token = uuid::Uuid::new_v4().to_string();
+        if !doc.claim(worker, token.clone(), now_ms(), lease_ms)? {
+            return Ok(None);
+        }
+        match self.docs.replace(&doc, version).await {
+            Ok(version) => Ok(Some(Held {
+                statement: doc,
+                version,
+                token,
+            })),
+            Err(e) if e.is_conflict() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Hands a held statement back to its warehouse's queue, as if never claimed (a function that
+    /// ran out of its time budget): a worker takes it at once. Returns false when it was no
+    /// longer held.
+    pub async fn release(&self, held: &Held) -> ControlResult<bool> {
+        let id = held.statement.id.clone();
+        retry(Statement::KIND, &id, |n| {
+            let id = id.clone();
+            async move {
+                let Versioned { mut doc, version } = match n {
+                    0 => Versioned {
+                        doc: held.statement.clone(),
+                        version: held.version,
+                    },
+                    _ => self.docs.get::<Statement>(&id).await?,
+                };
+                if !doc.held_by(&held.token) {
+                    return Ok(false);
+                }
+                doc.release();
+                self.docs.replace(&doc, version).await?;
+                Ok(true)
+            }
+        })
+        .await
+    }
+
     /// Renews the lease for `lease_ms` more. `Lost` when the statement was cancelled or another
     /// worker took it over: the holder stops and writes nothing.
     pub async fn renew(&self, held: &mut Held, lease_ms: i64) -> ControlResult<Renewal> {

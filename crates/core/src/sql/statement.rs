@@ -292,6 +292,16 @@ impl Statement {
         Ok(true)
     }
 
+    /// Back to PENDING, unclaimed: its holder gave it up before doing anything that counts (the
+    /// claim does not count as an attempt).
+    pub fn release(&mut self) {
+        if self.state == StatementState::Running {
+            self.state = StatementState::Pending;
+            self.lease = None;
+            self.attempts = self.attempts.saturating_sub(1);
+        }
+    }
+
     /// Whether `token` still holds it.
     pub fn held_by(&self, token: &str) -> bool {
         self.state == StatementState::Running && self.lease.as_ref().is_some_and(|l| l.token == token)
