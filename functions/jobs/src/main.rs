@@ -3,11 +3,9 @@ use lakeplane_fn_jobs::{app, bootstrap, control, Config};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lakeplane_http::lambda::init_logging();
-    let config = Config::from_env().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    let config = Config::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let control = control(&aws, &config);
-    bootstrap(&control, &config)
-        .await
-        .map_err(|e| anyhow::anyhow!(e))?;
+    bootstrap(&control, &config).await?;
     lakeplane_http::lambda::run(app(control, &config)).await
 }

@@ -9,6 +9,7 @@ use lakeplane_http::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 
 use super::wire::*;
+use super::SqlServices;
 use crate::Errors;
 
 /// The host clients reached this API at (for `odbc_params`), without its port.
@@ -33,15 +34,29 @@ pub async fn create(
     Ok(axum::Json(CreateWarehouseResponse { id: w.id }))
 }
 
+/// Where this process is the compute (the `sql` function runs statements itself), it moves
+/// warehouses on as a worker pool would: a starting one runs, an idle one stops.
+async fn serve(app: &AppState, sql: &SqlServices) -> ApiResult<()> {
+    if sql.inline.is_some() {
+        app.control
+            .warehouses()
+            .serve(lakeplane_control::time::now_ms())
+            .await?;
+    }
+    Ok(())
+}
+
 /// Get a warehouse.
 #[utoipa::path(operation_id = "warehouses_get", get, path = "/api/2.0/sql/warehouses/{id}", tag = "Warehouses",
     params(("id" = String, Path, description = "The warehouse's id")),
     responses((status = 200, body = WarehouseResponse), Errors))]
 pub async fn get(
     State(app): State<AppState>,
+    Extension(sql): Extension<SqlServices>,
     headers: HeaderMap,
     PathParam(id): PathParam,
 ) -> ApiResult<axum::Json<WarehouseResponse>> {
+    serve(&app, &sql).await?;
     let w = app.control.warehouses().get(&id).await?;
     Ok(axum::Json(WarehouseResponse::new(&w, &host(&headers))))
 }
@@ -65,9 +80,11 @@ pub struct ListWarehouses {
     params(ListWarehouses), responses((status = 200, body = ListWarehousesResponse), Errors))]
 pub async fn list(
     State(app): State<AppState>,
+    Extension(sql): Extension<SqlServices>,
     headers: HeaderMap,
     Query(q): Query<ListWarehouses>,
 ) -> ApiResult<axum::Json<ListWarehousesResponse>> {
+    serve(&app, &sql).await?;
     let limit = match q.page_size {
         None | Some(0) => 100,
         Some(n) => n.min(1000) as usize,

@@ -113,7 +113,7 @@ async fn bad_requests_get_databricks_errors() {
 #[test]
 fn configuration_is_checked_at_cold_start() {
     let err = Config::from_lookup(|_| None).unwrap_err();
-    assert!(err.contains("LAKEPLANE_TABLE"));
+    assert!(err.0.contains("LAKEPLANE_TABLE"));
 }
 
 /// A stack deployed with `AdminTokenSha256` stores that hash at cold start: the token it hashes
@@ -150,5 +150,5 @@ async fn the_admin_token_hash_from_the_stack_is_stored_at_cold_start() {
     let err = lakeplane_fn_jobs::bootstrap(&control, &bad)
         .await
         .unwrap_err();
-    assert!(err.contains("64 hexadecimal"), "{err}");
+    assert!(err.0.contains("64 hexadecimal"), "{err}");
 }
