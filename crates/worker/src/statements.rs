@@ -42,6 +42,9 @@ impl Worker {
     ) {
         let lease_ms = self.config.lease.as_millis() as i64;
         let shortest = (self.config.poll / 8).max(Duration::from_millis(1));
+        // Someone is waiting on a statement's answer: an idle worker looks four times as often
+        // for statements as for tasks.
+        let longest = (self.config.poll / 4).max(shortest);
         let mut idle = shortest;
         let mut running: Vec<String> = Vec::new();
         let mut served_at: Option<Instant> = None;
@@ -78,7 +81,7 @@ impl Worker {
                         _ = &mut shutdown => break,
                         _ = tokio::time::sleep(idle) => {}
                     }
-                    idle = (idle * 2).min(self.config.poll);
+                    idle = (idle * 2).min(longest);
                 }
                 Err(e) => {
                     drop(permit);

@@ -110,7 +110,7 @@ pub async fn execute(
 /// Polls the statement until it ends or `wait` passes.
 async fn wait_for(app: &AppState, id: &str, who: &str, wait: Duration) -> ApiResult<Statement> {
     let deadline = tokio::time::Instant::now() + wait;
-    let mut pause = Duration::from_millis(5);
+    let mut pause = Duration::from_millis(2);
     loop {
         let s = app.control.statements().get(id, who).await?;
         let now = tokio::time::Instant::now();
@@ -118,7 +118,11 @@ async fn wait_for(app: &AppState, id: &str, who: &str, wait: Duration) -> ApiRes
             return Ok(s);
         }
         tokio::time::sleep(pause.min(deadline - now)).await;
-        pause = (pause * 2).min(Duration::from_millis(200));
+        // Statements are short more often than not: look again soon, then less often.
+        pause = (pause * 2).min(match now.duration_since(deadline - wait) {
+            d if d < Duration::from_secs(2) => Duration::from_millis(20),
+            _ => Duration::from_millis(200),
+        });
     }
 }
 
