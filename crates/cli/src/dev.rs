@@ -123,11 +123,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     };
     let local =
         crate::platform::open(&args.data_dir, &Default::default(), &args.access, settings).await?;
-    local
-        .control
-        .tokens()
-        .add(&args.token, DEV_USER)
-        .await?;
+    local.control.tokens().add(&args.token, DEV_USER).await?;
     local.control.principals().ensure_admin(DEV_USER).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

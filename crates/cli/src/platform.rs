@@ -203,13 +203,13 @@ mod tests {
         assert!(StateUrl::parse("dynamodb://").is_err());
         assert!(StateUrl::parse("postgres://db").is_err());
         let l = Locations {
-            state: None,
             storage: Some("s3:///nobucket".into()),
+            ..Locations::default()
         };
         assert!(l.storage_root(Path::new("/tmp")).is_err());
         let l = Locations {
-            state: None,
             storage: Some("s3://bucket/tables".into()),
+            ..Locations::default()
         };
         assert_eq!(
             l.storage_root(Path::new("/tmp")).unwrap().url().as_str(),

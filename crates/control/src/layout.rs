@@ -8,8 +8,8 @@ use lakeplane_core::sql::{warehouse_queue, Statement, StatementState, Warehouse}
 use lakeplane_core::{JobId, RunId, TaskKey};
 use lakeplane_store::{IndexEntry, Item, Key, QueueEntry};
 
-use crate::doc::Record;
 use crate::catalogs::GrantsDoc;
+use crate::doc::Record;
 use crate::principals::{group_alias, principal_alias, GroupDoc, PrincipalDoc};
 use crate::queries::SavedQuery;
 use crate::sql::Session;
@@ -226,7 +226,10 @@ impl Record for Token {
     /// Tokens made by the token API are listed under their principal.
     fn layout(&self, item: &mut Item) {
         if let Some(id) = &self.token_id {
-            item.parent = Some(IndexEntry::new(tokens_of(&self.principal.user_name), id.clone()));
+            item.parent = Some(IndexEntry::new(
+                tokens_of(&self.principal.user_name),
+                id.clone(),
+            ));
         }
     }
 }

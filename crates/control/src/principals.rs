@@ -52,14 +52,21 @@ pub struct Principals {
 
 fn check_name(what: &str, name: &str) -> ControlResult<()> {
     if name.trim().is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
-        return Err(ControlError::InvalidParameter(format!("{what} must be 1 to 255 printable characters")));
+        return Err(ControlError::InvalidParameter(format!(
+            "{what} must be 1 to 255 printable characters"
+        )));
     }
     Ok(())
 }
 
 fn new_id() -> String {
     // Databricks ids are numbers sent as strings.
-    (u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or_default()) >> 12).to_string()
+    (u64::from_le_bytes(
+        uuid::Uuid::new_v4().as_bytes()[..8]
+            .try_into()
+            .unwrap_or_default(),
+    ) >> 12)
+        .to_string()
 }
 
 impl Principals {
@@ -68,7 +75,12 @@ impl Principals {
     }
 
     /// A new user or service principal. Errors: `AlreadyExists` for a name in use.
-    pub async fn create(&self, kind: PrincipalKind, name: &str, display_name: Option<&str>) -> ControlResult<PrincipalDoc> {
+    pub async fn create(
+        &self,
+        kind: PrincipalKind,
+        name: &str,
+        display_name: Option<&str>,
+    ) -> ControlResult<PrincipalDoc> {
         check_name("a user name", name)?;
         let doc = PrincipalDoc {
             id: new_id(),
@@ -83,7 +95,10 @@ impl Principals {
             .await
             .map_err(|e| match e {
                 ControlError::Store(lakeplane_store::StoreError::AlreadyExists { .. }) => {
-                    ControlError::AlreadyExists { kind: "Principal", name: name.into() }
+                    ControlError::AlreadyExists {
+                        kind: "Principal",
+                        name: name.into(),
+                    }
                 }
                 e => e,
             })?;
@@ -96,45 +111,72 @@ impl Principals {
             return Ok(p);
         }
         match self.create(PrincipalKind::User, name, None).await {
-            Err(ControlError::AlreadyExists { .. }) => self.by_name(name).await?.ok_or(ControlError::NotFound {
-                kind: "Principal",
-                name: name.into(),
-            }),
+            Err(ControlError::AlreadyExists { .. }) => {
+                self.by_name(name).await?.ok_or(ControlError::NotFound {
+                    kind: "Principal",
+                    name: name.into(),
+                })
+            }
             other => other,
         }
     }
 
     pub async fn by_name(&self, name: &str) -> ControlResult<Option<PrincipalDoc>> {
-        Ok(self.docs.by_alias::<PrincipalDoc>(&principal_alias(name)).await?.map(|v| v.doc))
+        Ok(self
+            .docs
+            .by_alias::<PrincipalDoc>(&principal_alias(name))
+            .await?
+            .map(|v| v.doc))
     }
 
     pub async fn get(&self, id: &str) -> ControlResult<PrincipalDoc> {
         self.docs.read::<PrincipalDoc>(&id.to_string()).await
     }
 
-    pub async fn list(&self, kind: PrincipalKind, page: &PageRequest) -> ControlResult<Paged<PrincipalDoc>> {
-        self.docs.list::<PrincipalDoc>(Index::Collection, PRINCIPALS, page, |p| p.kind == kind).await
+    pub async fn list(
+        &self,
+        kind: PrincipalKind,
+        page: &PageRequest,
+    ) -> ControlResult<Paged<PrincipalDoc>> {
+        self.docs
+            .list::<PrincipalDoc>(Index::Collection, PRINCIPALS, page, |p| p.kind == kind)
+            .await
     }
 
     pub async fn delete(&self, id: &str) -> ControlResult<()> {
         let p = self.get(id).await?;
         self.docs.delete::<PrincipalDoc>(&id.to_string()).await?;
-        self.docs.remove(&name_claim(&principal_alias(&p.name)).key).await
+        self.docs
+            .remove(&name_claim(&principal_alias(&p.name)).key)
+            .await
     }
 
     /// A new group. Errors: `AlreadyExists` for a name in use.
-    pub async fn create_group(&self, name: &str, members: BTreeSet<String>) -> ControlResult<GroupDoc> {
+    pub async fn create_group(
+        &self,
+        name: &str,
+        members: BTreeSet<String>,
+    ) -> ControlResult<GroupDoc> {
         check_name("a group name", name)?;
         if members.len() > MAX_MEMBERS {
-            return Err(ControlError::InvalidParameter(format!("a group has at most {MAX_MEMBERS} members")));
+            return Err(ControlError::InvalidParameter(format!(
+                "a group has at most {MAX_MEMBERS} members"
+            )));
         }
-        let doc = GroupDoc { id: new_id(), display_name: name.to_string(), members };
+        let doc = GroupDoc {
+            id: new_id(),
+            display_name: name.to_string(),
+            members,
+        };
         self.docs
             .create_all(vec![doc.to_item()?, name_claim(&group_alias(name))])
             .await
             .map_err(|e| match e {
                 ControlError::Store(lakeplane_store::StoreError::AlreadyExists { .. }) => {
-                    ControlError::AlreadyExists { kind: "Group", name: name.into() }
+                    ControlError::AlreadyExists {
+                        kind: "Group",
+                        name: name.into(),
+                    }
                 }
                 e => e,
             })?;
@@ -146,21 +188,34 @@ impl Principals {
     }
 
     pub async fn group_by_name(&self, name: &str) -> ControlResult<Option<GroupDoc>> {
-        Ok(self.docs.by_alias::<GroupDoc>(&group_alias(name)).await?.map(|v| v.doc))
+        Ok(self
+            .docs
+            .by_alias::<GroupDoc>(&group_alias(name))
+            .await?
+            .map(|v| v.doc))
     }
 
     pub async fn groups(&self, page: &PageRequest) -> ControlResult<Paged<GroupDoc>> {
-        self.docs.list::<GroupDoc>(Index::Collection, GROUPS, page, |_| true).await
+        self.docs
+            .list::<GroupDoc>(Index::Collection, GROUPS, page, |_| true)
+            .await
     }
 
     pub async fn delete_group(&self, id: &str) -> ControlResult<()> {
         let g = self.group(id).await?;
         self.docs.delete::<GroupDoc>(&id.to_string()).await?;
-        self.docs.remove(&name_claim(&group_alias(&g.display_name)).key).await
+        self.docs
+            .remove(&name_claim(&group_alias(&g.display_name)).key)
+            .await
     }
 
     /// Adds and removes members of a group.
-    pub async fn change_members(&self, id: &str, add: &[String], remove: &[String]) -> ControlResult<GroupDoc> {
+    pub async fn change_members(
+        &self,
+        id: &str,
+        add: &[String],
+        remove: &[String],
+    ) -> ControlResult<GroupDoc> {
         let (g, _) = self
             .docs
             .update::<GroupDoc>(&id.to_string(), |g| {
@@ -169,7 +224,9 @@ impl Principals {
                     g.members.remove(r);
                 }
                 if g.members.len() > MAX_MEMBERS {
-                    return Err(ControlError::InvalidParameter(format!("a group has at most {MAX_MEMBERS} members")));
+                    return Err(ControlError::InvalidParameter(format!(
+                        "a group has at most {MAX_MEMBERS} members"
+                    )));
                 }
                 Ok(true)
             })
@@ -183,14 +240,20 @@ impl Principals {
             Some(g) => g,
             None => match self.create_group(group, BTreeSet::new()).await {
                 Ok(g) => g,
-                Err(ControlError::AlreadyExists { .. }) => self.group_by_name(group).await?.ok_or(ControlError::NotFound {
-                    kind: "Group",
-                    name: group.into(),
-                })?,
+                Err(ControlError::AlreadyExists { .. }) => {
+                    self.group_by_name(group)
+                        .await?
+                        .ok_or(ControlError::NotFound {
+                            kind: "Group",
+                            name: group.into(),
+                        })?
+                }
                 Err(e) => return Err(e),
             },
         };
-        self.change_members(&g.id, &[name.to_string()], &[]).await.map(|_| ())
+        self.change_members(&g.id, &[name.to_string()], &[])
+            .await
+            .map(|_| ())
     }
 
     /// Makes `name` a user and an admin (the principal of the token a deployment starts with).
@@ -205,10 +268,19 @@ impl Principals {
     /// Who `name` is: the groups it is in, and whether it is an admin.
     pub async fn identity(&self, name: &str) -> ControlResult<Identity> {
         let mut groups = Vec::new();
-        let mut page = PageRequest { limit: 500, ..PageRequest::default() };
+        let mut page = PageRequest {
+            limit: 500,
+            ..PageRequest::default()
+        };
         loop {
             let listed = self.groups(&page).await?;
-            groups.extend(listed.items.into_iter().filter(|g| g.members.contains(name)).map(|g| g.display_name));
+            groups.extend(
+                listed
+                    .items
+                    .into_iter()
+                    .filter(|g| g.members.contains(name))
+                    .map(|g| g.display_name),
+            );
             match listed.next_page_token {
                 Some(t) => page.page_token = Some(t),
                 None => break,
@@ -219,7 +291,10 @@ impl Principals {
 
     /// Whether `name` is an admin.
     pub async fn is_admin(&self, name: &str) -> ControlResult<bool> {
-        Ok(self.group_by_name(ADMINS).await?.is_some_and(|g| g.members.contains(name)))
+        Ok(self
+            .group_by_name(ADMINS)
+            .await?
+            .is_some_and(|g| g.members.contains(name)))
     }
 }
 

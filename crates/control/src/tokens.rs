@@ -131,7 +131,10 @@ impl Tokens {
         lifetime_seconds: Option<u64>,
         comment: Option<String>,
     ) -> ControlResult<NewToken> {
-        if comment.as_ref().is_some_and(|c| c.len() > MAX_TOKEN_COMMENT_BYTES) {
+        if comment
+            .as_ref()
+            .is_some_and(|c| c.len() > MAX_TOKEN_COMMENT_BYTES)
+        {
             return Err(ControlError::InvalidParameter(format!(
                 "a token comment is at most {MAX_TOKEN_COMMENT_BYTES} bytes"
             )));
@@ -149,9 +152,10 @@ impl Tokens {
         let mut info = Token::new(hash_token(&value), user_name);
         info.token_id = Some(hex::encode(&Sha256::digest(value.as_bytes())[..16]));
         info.comment = comment;
-        info.expires_at = lifetime_seconds
-            .filter(|s| *s > 0)
-            .map(|s| info.created_at.saturating_add((s.min(100 * 365 * 86_400) * 1000) as i64));
+        info.expires_at = lifetime_seconds.filter(|s| *s > 0).map(|s| {
+            info.created_at
+                .saturating_add((s.min(100 * 365 * 86_400) * 1000) as i64)
+        });
         self.docs.create(&info).await?;
         Ok(NewToken { value, info })
     }
@@ -166,7 +170,12 @@ impl Tokens {
         loop {
             let listed = self
                 .docs
-                .list::<Token>(lakeplane_store::Index::Parent, &tokens_of(user_name), &page, |_| true)
+                .list::<Token>(
+                    lakeplane_store::Index::Parent,
+                    &tokens_of(user_name),
+                    &page,
+                    |_| true,
+                )
                 .await?;
             out.extend(listed.items);
             match listed.next_page_token {

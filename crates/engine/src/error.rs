@@ -161,7 +161,9 @@ impl EngineError {
             EngineError::AlreadyExists { .. } => "ALREADY_EXISTS",
             EngineError::ConcurrentModification { .. } => "ABORTED",
             EngineError::CatalogUnavailable(_) => "TEMPORARILY_UNAVAILABLE",
-            EngineError::AccessDenied { .. } | EngineError::PermissionDenied(_) => "PERMISSION_DENIED",
+            EngineError::AccessDenied { .. } | EngineError::PermissionDenied(_) => {
+                "PERMISSION_DENIED"
+            }
             EngineError::TooLarge { .. } => "RESOURCE_EXHAUSTED",
             EngineError::Io { .. } | EngineError::ObjectStore { .. } | EngineError::Results(_) => {
                 "IO_ERROR"

@@ -25,7 +25,12 @@ impl Script<'_> {
     }
 
     /// Checks that `who` may use `p` on `s`.
-    pub(crate) async fn authorize_for(&self, who: &Identity, s: Securable, p: Privilege) -> EngineResult<()> {
+    pub(crate) async fn authorize_for(
+        &self,
+        who: &Identity,
+        s: Securable,
+        p: Privilege,
+    ) -> EngineResult<()> {
         if who.admin {
             return Ok(());
         }
@@ -47,14 +52,18 @@ impl Script<'_> {
         if who.admin || self.lineage(&s).await?.owned_by(who) {
             return Ok(());
         }
-        Err(EngineError::PermissionDenied(format!("User is not an owner of {s}.")))
+        Err(EngineError::PermissionDenied(format!(
+            "User is not an owner of {s}."
+        )))
     }
 
     /// Checks that the caller is an admin (creating catalogs).
     pub(crate) fn authorize_admin(&self, what: &str) -> EngineResult<()> {
         match self.who().admin {
             true => Ok(()),
-            false => Err(EngineError::PermissionDenied(format!("Only admins may {what}."))),
+            false => Err(EngineError::PermissionDenied(format!(
+                "Only admins may {what}."
+            ))),
         }
     }
 
@@ -77,7 +86,10 @@ impl Script<'_> {
     /// The securable `name` names as a `kind`.
     pub(crate) fn securable(&self, kind: Kind, name: &ObjectName) -> EngineResult<Securable> {
         Ok(match kind {
-            Kind::Catalog => Securable::Catalog(check_name("catalog", &crate::catalog::parts(name)?.join("."))?),
+            Kind::Catalog => Securable::Catalog(check_name(
+                "catalog",
+                &crate::catalog::parts(name)?.join("."),
+            )?),
             Kind::Schema => Securable::Schema(self.schema_name(name)?),
             Kind::Table => Securable::Table(self.full_name(name)?),
         })
@@ -100,21 +112,39 @@ impl Script<'_> {
         let id = self.object_id(&s).await?;
         let change = GrantChange {
             principal: g.principal,
-            add: if g.revoke { vec![] } else { g.privileges.clone() },
+            add: if g.revoke {
+                vec![]
+            } else {
+                g.privileges.clone()
+            },
             remove: if g.revoke { g.privileges } else { vec![] },
         };
-        self.engine.metastore.update_grants(&id, s.kind(), &[change]).await?;
+        self.engine
+            .metastore
+            .update_grants(&id, s.kind(), &[change])
+            .await?;
         Ok(Outcome::Done)
     }
 
     /// `SHOW GRANTS [principal] ON kind name`: what is granted on the object itself, as
     /// Databricks lists it.
-    pub(crate) async fn show_grants(&self, principal: Option<String>, kind: Kind, name: &ObjectName) -> EngineResult<Outcome> {
+    pub(crate) async fn show_grants(
+        &self,
+        principal: Option<String>,
+        kind: Kind,
+        name: &ObjectName,
+    ) -> EngineResult<Outcome> {
         let s = self.securable(kind, name)?;
         if !self.visible(s.clone()).await? {
-            return Err(EngineError::PermissionDenied(format!("User does not have USE on {s}.")));
+            return Err(EngineError::PermissionDenied(format!(
+                "User does not have USE on {s}."
+            )));
         }
-        let grants = self.engine.metastore.grants(&self.object_id(&s).await?).await?;
+        let grants = self
+            .engine
+            .metastore
+            .grants(&self.object_id(&s).await?)
+            .await?;
         let mut rows = Vec::new();
         for (who, set) in &grants.by_principal {
             if principal.as_ref().is_some_and(|p| p != who) {
@@ -129,6 +159,9 @@ impl Script<'_> {
                 ]);
             }
         }
-        text_table(&["principal", "ActionType", "ObjectType", "ObjectKey"], rows)
+        text_table(
+            &["principal", "ActionType", "ObjectType", "ObjectKey"],
+            rows,
+        )
     }
 }

@@ -12,11 +12,11 @@ use futures::TryStreamExt;
 
 use crate::catalog::open::AsOf;
 use crate::dml::delta_error;
-use lakeplane_core::catalog::{Privilege, Securable};
 use crate::error::{EngineError, EngineResult};
 use crate::output::{batch_stream, Outcome};
 use crate::script::Script;
 use crate::sql::ast::TimeTravel;
+use lakeplane_core::catalog::{Privilege, Securable};
 
 /// The most history entries one DESCRIBE HISTORY returns.
 pub const MAX_HISTORY: usize = 10_000;

@@ -35,7 +35,11 @@ fn object_name(parts: &[&str]) -> ObjectName {
 
 impl Engine {
     /// The columns of a table or view.
-    pub async fn table_columns(&self, ctx: &ExecContext, name: &FullName) -> EngineResult<Vec<ColumnDesc>> {
+    pub async fn table_columns(
+        &self,
+        ctx: &ExecContext,
+        name: &FullName,
+    ) -> EngineResult<Vec<ColumnDesc>> {
         let script = Script::new(self, ctx)?;
         let info = script.table_info(name).await?;
         let schema = script.schema_of(name).await?;
@@ -63,13 +67,29 @@ impl Engine {
     }
 
     /// `CREATE CATALOG [IF NOT EXISTS]`, as the caller.
-    pub async fn create_catalog(&self, ctx: &ExecContext, name: &str, comment: Option<String>) -> EngineResult<()> {
-        Script::new(self, ctx)?.create_catalog(name, false, comment).await.map(|_| ())
+    pub async fn create_catalog(
+        &self,
+        ctx: &ExecContext,
+        name: &str,
+        comment: Option<String>,
+    ) -> EngineResult<()> {
+        Script::new(self, ctx)?
+            .create_catalog(name, false, comment)
+            .await
+            .map(|_| ())
     }
 
     /// `DROP CATALOG [CASCADE]`.
-    pub async fn drop_catalog(&self, ctx: &ExecContext, name: &str, cascade: bool) -> EngineResult<()> {
-        Script::new(self, ctx)?.drop_catalog(name, false, cascade).await.map(|_| ())
+    pub async fn drop_catalog(
+        &self,
+        ctx: &ExecContext,
+        name: &str,
+        cascade: bool,
+    ) -> EngineResult<()> {
+        Script::new(self, ctx)?
+            .drop_catalog(name, false, cascade)
+            .await
+            .map(|_| ())
     }
 
     /// `CREATE SCHEMA` with a comment and properties.
@@ -88,9 +108,17 @@ impl Engine {
     }
 
     /// `DROP SCHEMA [CASCADE]`.
-    pub async fn drop_schema(&self, ctx: &ExecContext, name: &SchemaName, cascade: bool) -> EngineResult<()> {
+    pub async fn drop_schema(
+        &self,
+        ctx: &ExecContext,
+        name: &SchemaName,
+        cascade: bool,
+    ) -> EngineResult<()> {
         let object = object_name(&[&name.catalog, &name.schema]);
-        Script::new(self, ctx)?.drop_schemas(&[object], false, cascade).await.map(|_| ())
+        Script::new(self, ctx)?
+            .drop_schemas(&[object], false, cascade)
+            .await
+            .map(|_| ())
     }
 
     /// `DROP TABLE` or `DROP VIEW`, whichever it is.

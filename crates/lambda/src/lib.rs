@@ -43,12 +43,15 @@ impl Config {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let some = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let table = some("LAKEPLANE_TABLE")
-            .ok_or_else(|| ConfigError("LAKEPLANE_TABLE must name the DynamoDB state table".into()))?;
+        let table = some("LAKEPLANE_TABLE").ok_or_else(|| {
+            ConfigError("LAKEPLANE_TABLE must name the DynamoDB state table".into())
+        })?;
         let inline_seconds = match some("LAKEPLANE_INLINE_SECONDS") {
             None => 0,
             Some(s) => s.trim().parse().map_err(|_| {
-                ConfigError(format!("LAKEPLANE_INLINE_SECONDS must be a number of seconds, got '{s}'"))
+                ConfigError(format!(
+                    "LAKEPLANE_INLINE_SECONDS must be a number of seconds, got '{s}'"
+                ))
             })?,
         };
         Ok(Config {
@@ -62,7 +65,11 @@ impl Config {
     }
 
     /// A setting the function cannot do without.
-    pub fn require<'a>(&self, value: &'a Option<String>, name: &str) -> Result<&'a str, ConfigError> {
+    pub fn require<'a>(
+        &self,
+        value: &'a Option<String>,
+        name: &str,
+    ) -> Result<&'a str, ConfigError> {
         value
             .as_deref()
             .ok_or_else(|| ConfigError(format!("{name} must be set (s3://bucket/prefix)")))
@@ -82,7 +89,11 @@ pub async fn bootstrap(control: &Control, config: &Config) -> Result<(), ConfigE
             .tokens()
             .ensure_hashed(hash, ADMIN_USER)
             .await
-            .map_err(|e| ConfigError(format!("cannot store the admin token (AdminTokenSha256): {e}")))?;
+            .map_err(|e| {
+                ConfigError(format!(
+                    "cannot store the admin token (AdminTokenSha256): {e}"
+                ))
+            })?;
         control
             .principals()
             .ensure_admin(ADMIN_USER)
@@ -105,12 +116,22 @@ pub fn engine(
     let url = url::Url::parse(storage)
         .ok()
         .filter(|u| u.scheme() == "s3" && u.host_str().is_some_and(|h| !h.is_empty()))
-        .ok_or_else(|| ConfigError(format!("LAKEPLANE_STORAGE must be s3://bucket/prefix, got '{storage}'")))?;
-    let buckets = [Some(url.clone()), config.results.as_deref().and_then(|r| url::Url::parse(r).ok())]
-        .into_iter()
-        .flatten()
-        .filter_map(|u| u.host_str().map(str::to_string))
-        .collect();
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "LAKEPLANE_STORAGE must be s3://bucket/prefix, got '{storage}'"
+            ))
+        })?;
+    let buckets = [
+        Some(url.clone()),
+        config
+            .results
+            .as_deref()
+            .and_then(|r| url::Url::parse(r).ok()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|u| u.host_str().map(str::to_string))
+    .collect();
     Engine::new(
         StorageRoot::new(url),
         Arc::new(control.catalogs().clone()),
@@ -126,7 +147,10 @@ mod tests {
 
     #[test]
     fn configuration_is_checked_at_cold_start() {
-        assert!(Config::from_lookup(|_| None).unwrap_err().0.contains("LAKEPLANE_TABLE"));
+        assert!(Config::from_lookup(|_| None)
+            .unwrap_err()
+            .0
+            .contains("LAKEPLANE_TABLE"));
         let bad = Config::from_lookup(|k| match k {
             "LAKEPLANE_TABLE" => Some("t".into()),
             "LAKEPLANE_INLINE_SECONDS" => Some("soon".into()),

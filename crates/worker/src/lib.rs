@@ -115,7 +115,10 @@ impl Worker {
         let stop = tokio_util::sync::CancellationToken::new();
         let sql = self.config.results.clone().map(|results| {
             let stopped = stop.clone().cancelled_owned();
-            tokio::spawn(self.clone().serve_statements(results, slots.clone(), stopped))
+            tokio::spawn(
+                self.clone()
+                    .serve_statements(results, slots.clone(), stopped),
+            )
         });
         let lease_ms = self.config.lease.as_millis() as i64;
         let shortest = (self.config.poll / 8).max(Duration::from_millis(1));

@@ -51,7 +51,12 @@ impl Worker {
         tokio::pin!(shutdown);
         loop {
             if served_at.is_none_or(|t| t.elapsed() >= SERVE_EVERY) {
-                match self.control.warehouses().serve(lakeplane_control::time::now_ms()).await {
+                match self
+                    .control
+                    .warehouses()
+                    .serve(lakeplane_control::time::now_ms())
+                    .await
+                {
                     Ok(ids) => running = ids,
                     Err(e) => tracing::warn!(error = %e, "could not read the warehouses"),
                 }
@@ -96,9 +101,19 @@ impl Worker {
     /// serving the API does with small statements. Past the budget the work stops and the
     /// statement goes back to its warehouse's queue for a worker ([`Ran::Released`]); a re-run
     /// writes nothing twice (its Delta commits carry the statement's transaction identity).
-    pub async fn run_inline(&self, statement_id: &str, results: &dyn ResultStore, budget: Duration) -> Ran {
+    pub async fn run_inline(
+        &self,
+        statement_id: &str,
+        results: &dyn ResultStore,
+        budget: Duration,
+    ) -> Ran {
         let lease_ms = self.config.lease.as_millis() as i64;
-        match self.control.statements().claim(statement_id, &self.config.id, lease_ms).await {
+        match self
+            .control
+            .statements()
+            .claim(statement_id, &self.config.id, lease_ms)
+            .await
+        {
             Ok(Some(held)) => self.run_statement(held, results, Some(budget)).await,
             Ok(None) => Ran::NotMine,
             Err(e) => {
@@ -110,7 +125,12 @@ impl Worker {
 
     /// Runs one held statement to its end and records the outcome (unless the lease is lost, or
     /// `budget` runs out first: then it goes back to the queue).
-    pub async fn run_statement(&self, mut held: Held, results: &dyn ResultStore, budget: Option<Duration>) -> Ran {
+    pub async fn run_statement(
+        &self,
+        mut held: Held,
+        results: &dyn ResultStore,
+        budget: Option<Duration>,
+    ) -> Ran {
         let statement = held.statement.clone();
         let span = tracing::info_span!("statement", statement_id = %statement.id,
             warehouse_id = %statement.request.warehouse_id, attempt = statement.attempts);

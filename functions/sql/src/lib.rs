@@ -39,10 +39,11 @@ impl InlineRunner for Inline {
 /// The function's HTTP application: the SQL area in the shared shell.
 pub fn app(control: Control, engine: Engine, config: &Config) -> Result<axum::Router, ConfigError> {
     let results = config.require(&config.results, "LAKEPLANE_RESULTS")?;
-    let url = url::Url::parse(results)
-        .map_err(|e| ConfigError(format!("LAKEPLANE_RESULTS: {e}")))?;
+    let url =
+        url::Url::parse(results).map_err(|e| ConfigError(format!("LAKEPLANE_RESULTS: {e}")))?;
     let results: Arc<dyn ResultStore> = Arc::new(
-        ObjectResults::s3(&engine, &url).map_err(|e| ConfigError(format!("LAKEPLANE_RESULTS: {e}")))?,
+        ObjectResults::s3(&engine, &url)
+            .map_err(|e| ConfigError(format!("LAKEPLANE_RESULTS: {e}")))?,
     );
     let inline = (config.inline_seconds > 0).then(|| {
         let worker_config = WorkerConfig {

@@ -24,14 +24,21 @@ const MAX_PAGE: usize = 1000;
 pub(super) fn catalog_error(e: CatalogError) -> ApiError {
     match e {
         CatalogError::NotFound { .. } => ApiError::not_found(e.to_string()),
-        CatalogError::AlreadyExists { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "RESOURCE_ALREADY_EXISTS", e.to_string())
+        CatalogError::AlreadyExists { .. } => ApiError::new(
+            StatusCode::CONFLICT,
+            "RESOURCE_ALREADY_EXISTS",
+            e.to_string(),
+        ),
+        CatalogError::NotEmpty { .. } | CatalogError::Invalid(_) => {
+            ApiError::invalid(e.to_string())
         }
-        CatalogError::NotEmpty { .. } | CatalogError::Invalid(_) => ApiError::invalid(e.to_string()),
         CatalogError::Unavailable { .. } => {
             tracing::error!(error = %e, "the catalog is unavailable");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE",
-                "The catalog is temporarily unavailable; try again.")
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "TEMPORARILY_UNAVAILABLE",
+                "The catalog is temporarily unavailable; try again.",
+            )
         }
     }
 }
@@ -39,9 +46,11 @@ pub(super) fn catalog_error(e: CatalogError) -> ApiError {
 fn engine_error(e: EngineError) -> ApiError {
     match e {
         EngineError::NotFound { .. } => ApiError::not_found(e.to_string()),
-        EngineError::AlreadyExists { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "RESOURCE_ALREADY_EXISTS", e.to_string())
-        }
+        EngineError::AlreadyExists { .. } => ApiError::new(
+            StatusCode::CONFLICT,
+            "RESOURCE_ALREADY_EXISTS",
+            e.to_string(),
+        ),
         EngineError::Invalid(_) | EngineError::Parse(_) | EngineError::Unsupported(_) => {
             ApiError::invalid(e.to_string())
         }
@@ -90,7 +99,12 @@ pub(super) async fn visible(app: &AppState, id: &Identity, s: Securable) -> ApiR
     if id.admin {
         return Ok(true);
     }
-    let lineage = app.control.catalogs().lineage(&s).await.map_err(catalog_error)?;
+    let lineage = app
+        .control
+        .catalogs()
+        .lineage(&s)
+        .await
+        .map_err(catalog_error)?;
     Ok(lineage.visible(id))
 }
 
@@ -98,7 +112,9 @@ pub(super) async fn visible(app: &AppState, id: &Identity, s: Securable) -> ApiR
 pub(super) async fn require_visible(app: &AppState, id: &Identity, s: Securable) -> ApiResult<()> {
     match visible(app, id, s.clone()).await? {
         true => Ok(()),
-        false => Err(ApiError::permission_denied(format!("User does not have a privilege on {s}."))),
+        false => Err(ApiError::permission_denied(format!(
+            "User does not have a privilege on {s}."
+        ))),
     }
 }
 
@@ -107,16 +123,25 @@ pub(super) async fn require_owner(app: &AppState, id: &Identity, s: Securable) -
     if id.admin {
         return Ok(());
     }
-    let lineage = app.control.catalogs().lineage(&s).await.map_err(catalog_error)?;
+    let lineage = app
+        .control
+        .catalogs()
+        .lineage(&s)
+        .await
+        .map_err(catalog_error)?;
     match lineage.owned_by(id) {
         true => Ok(()),
-        false => Err(ApiError::permission_denied(format!("User is not an owner of {s}."))),
+        false => Err(ApiError::permission_denied(format!(
+            "User is not an owner of {s}."
+        ))),
     }
 }
 
 fn securable_update(body: UpdateSecurable) -> ApiResult<SecurableUpdate> {
     if body.new_name.is_some() {
-        return Err(ApiError::invalid("renaming catalogs and schemas is not supported yet"));
+        return Err(ApiError::invalid(
+            "renaming catalogs and schemas is not supported yet",
+        ));
     }
     Ok(SecurableUpdate {
         comment: body.comment.map(Some),
@@ -135,12 +160,21 @@ pub async fn create_catalog(
     Json(body): Json<CreateCatalog>,
 ) -> Answer<CatalogResponse> {
     let name = check_name("catalog", &body.name).map_err(invalid_name)?;
-    engine.create_catalog(&ctx(&app, &who).await?, &name, body.comment).await.map_err(engine_error)?;
+    engine
+        .create_catalog(&ctx(&app, &who).await?, &name, body.comment)
+        .await
+        .map_err(engine_error)?;
     let catalogs = app.control.catalogs();
     let mut c = catalogs.get_catalog(&name).await.map_err(catalog_error)?;
     if let Some(p) = body.properties {
-        let update = SecurableUpdate { properties: Some(p), ..Default::default() };
-        c = catalogs.update_catalog(&name, update).await.map_err(catalog_error)?;
+        let update = SecurableUpdate {
+            properties: Some(p),
+            ..Default::default()
+        };
+        c = catalogs
+            .update_catalog(&name, update)
+            .await
+            .map_err(catalog_error)?;
     }
     Ok(axum::Json(CatalogResponse::from(&c)))
 }
@@ -155,7 +189,13 @@ pub async fn list_catalogs(
 ) -> Answer<ListCatalogsResponse> {
     let id = identity(&app, &who).await?;
     let mut all = Vec::new();
-    for c in app.control.catalogs().list_catalogs().await.map_err(catalog_error)? {
+    for c in app
+        .control
+        .catalogs()
+        .list_catalogs()
+        .await
+        .map_err(catalog_error)?
+    {
         if visible(&app, &id, Securable::Catalog(c.name.clone())).await? {
             all.push(c);
         }
@@ -177,8 +217,18 @@ pub async fn get_catalog(
     PathParam(name): PathParam,
 ) -> Answer<CatalogResponse> {
     let name = check_name("catalog", &name).map_err(invalid_name)?;
-    require_visible(&app, &identity(&app, &who).await?, Securable::Catalog(name.clone())).await?;
-    let c = app.control.catalogs().get_catalog(&name).await.map_err(catalog_error)?;
+    require_visible(
+        &app,
+        &identity(&app, &who).await?,
+        Securable::Catalog(name.clone()),
+    )
+    .await?;
+    let c = app
+        .control
+        .catalogs()
+        .get_catalog(&name)
+        .await
+        .map_err(catalog_error)?;
     Ok(axum::Json(CatalogResponse::from(&c)))
 }
 
@@ -193,9 +243,19 @@ pub async fn update_catalog(
     Json(body): Json<UpdateSecurable>,
 ) -> Answer<CatalogResponse> {
     let name = check_name("catalog", &name).map_err(invalid_name)?;
-    require_owner(&app, &identity(&app, &who).await?, Securable::Catalog(name.clone())).await?;
+    require_owner(
+        &app,
+        &identity(&app, &who).await?,
+        Securable::Catalog(name.clone()),
+    )
+    .await?;
     let update = securable_update(body)?;
-    let c = app.control.catalogs().update_catalog(&name, update).await.map_err(catalog_error)?;
+    let c = app
+        .control
+        .catalogs()
+        .update_catalog(&name, update)
+        .await
+        .map_err(catalog_error)?;
     Ok(axum::Json(CatalogResponse::from(&c)))
 }
 
@@ -221,7 +281,9 @@ pub async fn delete_catalog(
 fn schema_name(full: &str) -> ApiResult<SchemaName> {
     match full.split('.').collect::<Vec<_>>().as_slice() {
         [c, s] => SchemaName::new(c, s).map_err(invalid_name),
-        _ => Err(ApiError::invalid(format!("'{full}' is not a schema's full name (catalog.schema)"))),
+        _ => Err(ApiError::invalid(format!(
+            "'{full}' is not a schema's full name (catalog.schema)"
+        ))),
     }
 }
 
@@ -245,8 +307,16 @@ pub async fn create_schema(
 ) -> Answer<SchemaResponse> {
     let name = SchemaName::new(&body.catalog_name, &body.name).map_err(invalid_name)?;
     let props = body.properties.unwrap_or_default().into_iter().collect();
-    engine.create_schema(&ctx(&app, &who).await?, &name, body.comment, props).await.map_err(engine_error)?;
-    let s = app.control.catalogs().get_schema(&name).await.map_err(catalog_error)?;
+    engine
+        .create_schema(&ctx(&app, &who).await?, &name, body.comment, props)
+        .await
+        .map_err(engine_error)?;
+    let s = app
+        .control
+        .catalogs()
+        .get_schema(&name)
+        .await
+        .map_err(catalog_error)?;
     Ok(axum::Json(SchemaResponse::from(&s)))
 }
 
@@ -261,7 +331,13 @@ pub async fn list_schemas(
     let catalog = check_name("catalog", &q.catalog_name).map_err(invalid_name)?;
     let id = identity(&app, &who).await?;
     let mut all = Vec::new();
-    for s in app.control.catalogs().list_schemas(&catalog).await.map_err(catalog_error)? {
+    for s in app
+        .control
+        .catalogs()
+        .list_schemas(&catalog)
+        .await
+        .map_err(catalog_error)?
+    {
         if visible(&app, &id, Securable::Schema(s.full_name())).await? {
             all.push(s);
         }
@@ -283,7 +359,12 @@ pub async fn get_schema(
     PathParam(full): PathParam,
 ) -> Answer<SchemaResponse> {
     let name = schema_name(&full)?;
-    let s = app.control.catalogs().get_schema(&name).await.map_err(catalog_error)?;
+    let s = app
+        .control
+        .catalogs()
+        .get_schema(&name)
+        .await
+        .map_err(catalog_error)?;
     require_visible(&app, &identity(&app, &who).await?, Securable::Schema(name)).await?;
     Ok(axum::Json(SchemaResponse::from(&s)))
 }
@@ -299,9 +380,19 @@ pub async fn update_schema(
     Json(body): Json<UpdateSecurable>,
 ) -> Answer<SchemaResponse> {
     let name = schema_name(&full)?;
-    require_owner(&app, &identity(&app, &who).await?, Securable::Schema(name.clone())).await?;
+    require_owner(
+        &app,
+        &identity(&app, &who).await?,
+        Securable::Schema(name.clone()),
+    )
+    .await?;
     let update = securable_update(body)?;
-    let s = app.control.catalogs().update_schema(&name, update).await.map_err(catalog_error)?;
+    let s = app
+        .control
+        .catalogs()
+        .update_schema(&name, update)
+        .await
+        .map_err(catalog_error)?;
     Ok(axum::Json(SchemaResponse::from(&s)))
 }
 
@@ -331,7 +422,10 @@ async fn with_columns(
     who: &Principal,
     t: &lakeplane_core::catalog::TableInfo,
 ) -> ApiResult<TableResponse> {
-    let columns = match engine.table_columns(&ctx(app, who).await?, &t.full_name()).await {
+    let columns = match engine
+        .table_columns(&ctx(app, who).await?, &t.full_name())
+        .await
+    {
         Ok(cols) => Some(cols.iter().map(ColumnInfo::from).collect()),
         // A table whose files are gone is still listed, without columns.
         Err(EngineError::NotFound { .. } | EngineError::Delta(_)) => None,
@@ -352,7 +446,13 @@ pub async fn list_tables(
     let schema = SchemaName::new(&q.catalog_name, &q.schema_name).map_err(invalid_name)?;
     let id = identity(&app, &who).await?;
     let mut all = Vec::new();
-    for t in app.control.catalogs().list_tables(&schema).await.map_err(catalog_error)? {
+    for t in app
+        .control
+        .catalogs()
+        .list_tables(&schema)
+        .await
+        .map_err(catalog_error)?
+    {
         if visible(&app, &id, Securable::Table(t.full_name())).await? {
             all.push(t);
         }
@@ -369,7 +469,10 @@ pub async fn list_tables(
         }
         tables.push(r);
     }
-    Ok(axum::Json(ListTablesResponse { tables, next_page_token: next }))
+    Ok(axum::Json(ListTablesResponse {
+        tables,
+        next_page_token: next,
+    }))
 }
 
 /// Get a table or view, with its columns.
@@ -383,7 +486,12 @@ pub async fn get_table(
     PathParam(full): PathParam,
 ) -> Answer<TableResponse> {
     let name = table_name(&full)?;
-    let t = app.control.catalogs().get_table(&name).await.map_err(catalog_error)?;
+    let t = app
+        .control
+        .catalogs()
+        .get_table(&name)
+        .await
+        .map_err(catalog_error)?;
     require_visible(&app, &identity(&app, &who).await?, Securable::Table(name)).await?;
     Ok(axum::Json(with_columns(&app, &engine, &who, &t).await?))
 }
@@ -403,7 +511,9 @@ pub async fn table_exists(
         Err(CatalogError::NotFound { .. }) => false,
         Err(e) => return Err(catalog_error(e)),
     };
-    Ok(axum::Json(TableExists { table_exists: exists }))
+    Ok(axum::Json(TableExists {
+        table_exists: exists,
+    }))
 }
 
 /// Change a table's owner.
@@ -417,7 +527,12 @@ pub async fn update_table(
     Json(body): Json<UpdateTable>,
 ) -> Answer<Empty> {
     let name = table_name(&full)?;
-    require_owner(&app, &identity(&app, &who).await?, Securable::Table(name.clone())).await?;
+    require_owner(
+        &app,
+        &identity(&app, &who).await?,
+        Securable::Table(name.clone()),
+    )
+    .await?;
     if let Some(owner) = body.owner.filter(|o| !o.trim().is_empty()) {
         app.control
             .catalogs()
@@ -438,7 +553,10 @@ pub async fn delete_table(
     Extension(engine): Extension<Engine>,
     PathParam(full): PathParam,
 ) -> Answer<Empty> {
-    engine.drop_table(&ctx(&app, &who).await?, &table_name(&full)?).await.map_err(engine_error)?;
+    engine
+        .drop_table(&ctx(&app, &who).await?, &table_name(&full)?)
+        .await
+        .map_err(engine_error)?;
     Ok(axum::Json(Empty {}))
 }
 
@@ -454,11 +572,19 @@ pub async fn table_summaries(
     let catalogs = app.control.catalogs();
     let catalog = check_name("catalog", &q.catalog_name).map_err(invalid_name)?;
     let mut all = Vec::new();
-    for s in catalogs.list_schemas(&catalog).await.map_err(catalog_error)? {
+    for s in catalogs
+        .list_schemas(&catalog)
+        .await
+        .map_err(catalog_error)?
+    {
         if !lakeplane_engine::pattern_matches(q.schema_name_pattern.as_deref(), &s.name) {
             continue;
         }
-        for t in catalogs.list_tables(&s.full_name()).await.map_err(catalog_error)? {
+        for t in catalogs
+            .list_tables(&s.full_name())
+            .await
+            .map_err(catalog_error)?
+        {
             if lakeplane_engine::pattern_matches(q.table_name_pattern.as_deref(), &t.name)
                 && visible(&app, &id, Securable::Table(t.full_name())).await?
             {
@@ -470,7 +596,10 @@ pub async fn table_summaries(
         }
     }
     let (tables, next) = page(all, |t| t.full_name.clone(), &q.paging);
-    Ok(axum::Json(TableSummariesResponse { tables, next_page_token: next }))
+    Ok(axum::Json(TableSummariesResponse {
+        tables,
+        next_page_token: next,
+    }))
 }
 
 /// The metastore this workspace uses (there is one).

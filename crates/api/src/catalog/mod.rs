@@ -41,26 +41,94 @@ pub fn area(engine: Engine) -> Area {
     use handlers as h;
     const P: &str = "/api/2.1/unity-catalog";
     let routes = Routes::new()
-        .route(Method::POST, &format!("{P}/catalogs"), post(h::create_catalog))
+        .route(
+            Method::POST,
+            &format!("{P}/catalogs"),
+            post(h::create_catalog),
+        )
         .route(Method::GET, &format!("{P}/catalogs"), get(h::list_catalogs))
-        .route(Method::GET, &format!("{P}/catalogs/{{id}}"), get(h::get_catalog))
-        .route(Method::PATCH, &format!("{P}/catalogs/{{id}}"), patch(h::update_catalog))
-        .route(Method::DELETE, &format!("{P}/catalogs/{{id}}"), delete(h::delete_catalog))
-        .route(Method::POST, &format!("{P}/schemas"), post(h::create_schema))
+        .route(
+            Method::GET,
+            &format!("{P}/catalogs/{{id}}"),
+            get(h::get_catalog),
+        )
+        .route(
+            Method::PATCH,
+            &format!("{P}/catalogs/{{id}}"),
+            patch(h::update_catalog),
+        )
+        .route(
+            Method::DELETE,
+            &format!("{P}/catalogs/{{id}}"),
+            delete(h::delete_catalog),
+        )
+        .route(
+            Method::POST,
+            &format!("{P}/schemas"),
+            post(h::create_schema),
+        )
         .route(Method::GET, &format!("{P}/schemas"), get(h::list_schemas))
-        .route(Method::GET, &format!("{P}/schemas/{{id}}"), get(h::get_schema))
-        .route(Method::PATCH, &format!("{P}/schemas/{{id}}"), patch(h::update_schema))
-        .route(Method::DELETE, &format!("{P}/schemas/{{id}}"), delete(h::delete_schema))
+        .route(
+            Method::GET,
+            &format!("{P}/schemas/{{id}}"),
+            get(h::get_schema),
+        )
+        .route(
+            Method::PATCH,
+            &format!("{P}/schemas/{{id}}"),
+            patch(h::update_schema),
+        )
+        .route(
+            Method::DELETE,
+            &format!("{P}/schemas/{{id}}"),
+            delete(h::delete_schema),
+        )
         .route(Method::GET, &format!("{P}/tables"), get(h::list_tables))
-        .route(Method::GET, &format!("{P}/tables/{{id}}"), get(h::get_table))
-        .route(Method::GET, &format!("{P}/tables/{{id}}/exists"), get(h::table_exists))
-        .route(Method::PATCH, &format!("{P}/tables/{{id}}"), patch(h::update_table))
-        .route(Method::DELETE, &format!("{P}/tables/{{id}}"), delete(h::delete_table))
-        .route(Method::GET, &format!("{P}/table-summaries"), get(h::table_summaries))
-        .route(Method::GET, &format!("{P}/metastore_summary"), get(h::metastore_summary))
-        .route(Method::GET, &format!("{P}/permissions/{{securable_type}}/{{id}}"), get(permissions::get))
-        .route(Method::PATCH, &format!("{P}/permissions/{{securable_type}}/{{id}}"), patch(permissions::update))
-        .route(Method::GET, &format!("{P}/effective-permissions/{{securable_type}}/{{id}}"), get(permissions::effective))
+        .route(
+            Method::GET,
+            &format!("{P}/tables/{{id}}"),
+            get(h::get_table),
+        )
+        .route(
+            Method::GET,
+            &format!("{P}/tables/{{id}}/exists"),
+            get(h::table_exists),
+        )
+        .route(
+            Method::PATCH,
+            &format!("{P}/tables/{{id}}"),
+            patch(h::update_table),
+        )
+        .route(
+            Method::DELETE,
+            &format!("{P}/tables/{{id}}"),
+            delete(h::delete_table),
+        )
+        .route(
+            Method::GET,
+            &format!("{P}/table-summaries"),
+            get(h::table_summaries),
+        )
+        .route(
+            Method::GET,
+            &format!("{P}/metastore_summary"),
+            get(h::metastore_summary),
+        )
+        .route(
+            Method::GET,
+            &format!("{P}/permissions/{{securable_type}}/{{id}}"),
+            get(permissions::get),
+        )
+        .route(
+            Method::PATCH,
+            &format!("{P}/permissions/{{securable_type}}/{{id}}"),
+            patch(permissions::update),
+        )
+        .route(
+            Method::GET,
+            &format!("{P}/effective-permissions/{{securable_type}}/{{id}}"),
+            get(permissions::effective),
+        )
         .extension(engine);
     Area::new(routes, <CatalogDoc as utoipa::OpenApi>::openapi())
 }

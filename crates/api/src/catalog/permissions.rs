@@ -90,12 +90,20 @@ async fn object_id(app: &AppState, s: &Securable) -> ApiResult<String> {
 fn privileges(names: &[String]) -> ApiResult<Vec<Privilege>> {
     names
         .iter()
-        .map(|n| Privilege::parse(n).ok_or_else(|| ApiError::invalid(format!("'{n}' is not a privilege"))))
+        .map(|n| {
+            Privilege::parse(n)
+                .ok_or_else(|| ApiError::invalid(format!("'{n}' is not a privilege")))
+        })
         .collect()
 }
 
 async fn listed(app: &AppState, s: &Securable, only: Option<&str>) -> ApiResult<PermissionsList> {
-    let grants = app.control.catalogs().grants(&object_id(app, s).await?).await.map_err(catalog_error)?;
+    let grants = app
+        .control
+        .catalogs()
+        .grants(&object_id(app, s).await?)
+        .await
+        .map_err(catalog_error)?;
     Ok(PermissionsList {
         privilege_assignments: grants
             .by_principal
@@ -136,7 +144,9 @@ pub async fn update(
 ) -> ApiResult<axum::Json<PermissionsList>> {
     let s = securable(&kind, &full)?;
     if body.changes.len() > MAX_CHANGES {
-        return Err(ApiError::invalid(format!("at most {MAX_CHANGES} changes at once")));
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_CHANGES} changes at once"
+        )));
     }
     require_owner(&app, &identity(&app, &who).await?, s.clone()).await?;
     let changes = body
@@ -177,7 +187,12 @@ pub async fn effective(
         Some(p) if p != who.user_name => app.control.principals().identity(&p).await?,
         _ => caller,
     };
-    let lineage = app.control.catalogs().lineage(&s).await.map_err(catalog_error)?;
+    let lineage = app
+        .control
+        .catalogs()
+        .lineage(&s)
+        .await
+        .map_err(catalog_error)?;
     let privileges = lineage
         .effective(&subject)
         .into_iter()

@@ -213,6 +213,7 @@ mod tests {
             run_name: "r".into(),
             run_type: RunType::JobRun,
             creator_user_name: "u".into(),
+            run_as: "u".into(),
             job_parameters: Default::default(),
             sql_params: Default::default(),
             state: RunState::Pending,

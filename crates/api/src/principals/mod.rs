@@ -50,20 +50,64 @@ pub fn area() -> Area {
         .route(Method::GET, &format!("{S}/Me"), get(scim::me))
         .route(Method::POST, &format!("{S}/Users"), post(scim::create_user))
         .route(Method::GET, &format!("{S}/Users"), get(scim::list_users))
-        .route(Method::GET, &format!("{S}/Users/{{id}}"), get(scim::get_user))
-        .route(Method::DELETE, &format!("{S}/Users/{{id}}"), delete(scim::delete_user))
-        .route(Method::POST, &format!("{S}/ServicePrincipals"), post(scim::create_service_principal))
-        .route(Method::GET, &format!("{S}/ServicePrincipals"), get(scim::list_service_principals))
-        .route(Method::GET, &format!("{S}/ServicePrincipals/{{id}}"), get(scim::get_service_principal))
-        .route(Method::DELETE, &format!("{S}/ServicePrincipals/{{id}}"), delete(scim::delete_service_principal))
-        .route(Method::POST, &format!("{S}/Groups"), post(scim::create_group))
+        .route(
+            Method::GET,
+            &format!("{S}/Users/{{id}}"),
+            get(scim::get_user),
+        )
+        .route(
+            Method::DELETE,
+            &format!("{S}/Users/{{id}}"),
+            delete(scim::delete_user),
+        )
+        .route(
+            Method::POST,
+            &format!("{S}/ServicePrincipals"),
+            post(scim::create_service_principal),
+        )
+        .route(
+            Method::GET,
+            &format!("{S}/ServicePrincipals"),
+            get(scim::list_service_principals),
+        )
+        .route(
+            Method::GET,
+            &format!("{S}/ServicePrincipals/{{id}}"),
+            get(scim::get_service_principal),
+        )
+        .route(
+            Method::DELETE,
+            &format!("{S}/ServicePrincipals/{{id}}"),
+            delete(scim::delete_service_principal),
+        )
+        .route(
+            Method::POST,
+            &format!("{S}/Groups"),
+            post(scim::create_group),
+        )
         .route(Method::GET, &format!("{S}/Groups"), get(scim::list_groups))
-        .route(Method::GET, &format!("{S}/Groups/{{id}}"), get(scim::get_group))
-        .route(Method::PATCH, &format!("{S}/Groups/{{id}}"), patch(scim::patch_group))
-        .route(Method::DELETE, &format!("{S}/Groups/{{id}}"), delete(scim::delete_group))
+        .route(
+            Method::GET,
+            &format!("{S}/Groups/{{id}}"),
+            get(scim::get_group),
+        )
+        .route(
+            Method::PATCH,
+            &format!("{S}/Groups/{{id}}"),
+            patch(scim::patch_group),
+        )
+        .route(
+            Method::DELETE,
+            &format!("{S}/Groups/{{id}}"),
+            delete(scim::delete_group),
+        )
         .route(Method::POST, "/api/2.0/token/create", post(tokens::create))
         .route(Method::GET, "/api/2.0/token/list", get(tokens::list))
         .route(Method::POST, "/api/2.0/token/delete", post(tokens::delete))
-        .route(Method::POST, "/api/2.0/token-management/on-behalf-of/tokens", post(tokens::create_obo));
+        .route(
+            Method::POST,
+            "/api/2.0/token-management/on-behalf-of/tokens",
+            post(tokens::create_obo),
+        );
     Area::new(routes, <PrincipalsDoc as utoipa::OpenApi>::openapi())
 }

@@ -193,7 +193,10 @@ async fn member_names(app: &AppState, refs: &[MemberRef]) -> ApiResult<Vec<Strin
 
 async fn all(app: &AppState, kind: PrincipalKind) -> ApiResult<Vec<PrincipalDoc>> {
     let mut out = Vec::new();
-    let mut page = PageRequest { limit: 500, ..PageRequest::default() };
+    let mut page = PageRequest {
+        limit: 500,
+        ..PageRequest::default()
+    };
     loop {
         let listed = app.control.principals().list(kind, &page).await?;
         out.extend(listed.items);
@@ -214,7 +217,10 @@ fn of_kind(p: PrincipalDoc, kind: PrincipalKind) -> ApiResult<PrincipalDoc> {
 /// The caller.
 #[utoipa::path(operation_id = "scim_me", get, path = "/api/2.0/preview/scim/v2/Me", tag = "SCIM",
     responses((status = 200, body = User), Errors))]
-pub async fn me(State(app): State<AppState>, Extension(who): Extension<Principal>) -> ApiResult<Response> {
+pub async fn me(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> ApiResult<Response> {
     let p = app.control.principals().ensure_user(&who.user_name).await?;
     let mut resp = axum::Json(user_of(&app, &p).await?).into_response();
     if let Ok(v) = HeaderValue::from_str(&app.workspace_id) {
@@ -232,7 +238,15 @@ pub async fn create_user(
     Json(body): Json<NewUser>,
 ) -> ApiResult<axum::Json<User>> {
     require_admin(&app, &who).await?;
-    let p = app.control.principals().create(PrincipalKind::User, &body.user_name, body.display_name.as_deref()).await?;
+    let p = app
+        .control
+        .principals()
+        .create(
+            PrincipalKind::User,
+            &body.user_name,
+            body.display_name.as_deref(),
+        )
+        .await?;
     Ok(axum::Json(user_of(&app, &p).await?))
 }
 
@@ -250,8 +264,14 @@ pub async fn list_users(State(app): State<AppState>) -> ApiResult<axum::Json<Lis
 /// A user.
 #[utoipa::path(operation_id = "scim_users_get", get, path = "/api/2.0/preview/scim/v2/Users/{id}", tag = "SCIM",
     params(("id" = String, Path, description = "The user's id")), responses((status = 200, body = User), Errors))]
-pub async fn get_user(State(app): State<AppState>, PathParam(id): PathParam) -> ApiResult<axum::Json<User>> {
-    let p = of_kind(app.control.principals().get(&id).await?, PrincipalKind::User)?;
+pub async fn get_user(
+    State(app): State<AppState>,
+    PathParam(id): PathParam,
+) -> ApiResult<axum::Json<User>> {
+    let p = of_kind(
+        app.control.principals().get(&id).await?,
+        PrincipalKind::User,
+    )?;
     Ok(axum::Json(user_of(&app, &p).await?))
 }
 
@@ -264,7 +284,10 @@ pub async fn delete_user(
     PathParam(id): PathParam,
 ) -> ApiResult<axum::Json<Empty>> {
     require_admin(&app, &who).await?;
-    of_kind(app.control.principals().get(&id).await?, PrincipalKind::User)?;
+    of_kind(
+        app.control.principals().get(&id).await?,
+        PrincipalKind::User,
+    )?;
     app.control.principals().delete(&id).await?;
     Ok(axum::Json(Empty {}))
 }
@@ -285,7 +308,11 @@ pub async fn create_service_principal(
     let p = app
         .control
         .principals()
-        .create(PrincipalKind::ServicePrincipal, &application_id, body.display_name.as_deref())
+        .create(
+            PrincipalKind::ServicePrincipal,
+            &application_id,
+            body.display_name.as_deref(),
+        )
         .await?;
     Ok(axum::Json(sp_of(&p)))
 }
@@ -293,7 +320,9 @@ pub async fn create_service_principal(
 /// The service principals.
 #[utoipa::path(operation_id = "scim_sps_list", get, path = "/api/2.0/preview/scim/v2/ServicePrincipals", tag = "SCIM",
     responses((status = 200, body = ListResponse<ServicePrincipal>), Errors))]
-pub async fn list_service_principals(State(app): State<AppState>) -> ApiResult<axum::Json<ListResponse<ServicePrincipal>>> {
+pub async fn list_service_principals(
+    State(app): State<AppState>,
+) -> ApiResult<axum::Json<ListResponse<ServicePrincipal>>> {
     let sps = all(&app, PrincipalKind::ServicePrincipal).await?;
     Ok(axum::Json(listing(sps.iter().map(sp_of).collect())))
 }
@@ -301,8 +330,14 @@ pub async fn list_service_principals(State(app): State<AppState>) -> ApiResult<a
 /// A service principal.
 #[utoipa::path(operation_id = "scim_sps_get", get, path = "/api/2.0/preview/scim/v2/ServicePrincipals/{id}", tag = "SCIM",
     params(("id" = String, Path, description = "The service principal's id")), responses((status = 200, body = ServicePrincipal), Errors))]
-pub async fn get_service_principal(State(app): State<AppState>, PathParam(id): PathParam) -> ApiResult<axum::Json<ServicePrincipal>> {
-    let p = of_kind(app.control.principals().get(&id).await?, PrincipalKind::ServicePrincipal)?;
+pub async fn get_service_principal(
+    State(app): State<AppState>,
+    PathParam(id): PathParam,
+) -> ApiResult<axum::Json<ServicePrincipal>> {
+    let p = of_kind(
+        app.control.principals().get(&id).await?,
+        PrincipalKind::ServicePrincipal,
+    )?;
     Ok(axum::Json(sp_of(&p)))
 }
 
@@ -315,7 +350,10 @@ pub async fn delete_service_principal(
     PathParam(id): PathParam,
 ) -> ApiResult<axum::Json<Empty>> {
     require_admin(&app, &who).await?;
-    of_kind(app.control.principals().get(&id).await?, PrincipalKind::ServicePrincipal)?;
+    of_kind(
+        app.control.principals().get(&id).await?,
+        PrincipalKind::ServicePrincipal,
+    )?;
     app.control.principals().delete(&id).await?;
     Ok(axum::Json(Empty {}))
 }
@@ -329,17 +367,29 @@ pub async fn create_group(
     Json(body): Json<NewGroup>,
 ) -> ApiResult<axum::Json<Group>> {
     require_admin(&app, &who).await?;
-    let members: BTreeSet<String> = member_names(&app, &body.members).await?.into_iter().collect();
-    let g = app.control.principals().create_group(&body.display_name, members).await?;
+    let members: BTreeSet<String> = member_names(&app, &body.members)
+        .await?
+        .into_iter()
+        .collect();
+    let g = app
+        .control
+        .principals()
+        .create_group(&body.display_name, members)
+        .await?;
     Ok(axum::Json(group_of(&app, &g).await?))
 }
 
 /// The groups.
 #[utoipa::path(operation_id = "scim_groups_list", get, path = "/api/2.0/preview/scim/v2/Groups", tag = "SCIM",
     responses((status = 200, body = ListResponse<Group>), Errors))]
-pub async fn list_groups(State(app): State<AppState>) -> ApiResult<axum::Json<ListResponse<Group>>> {
+pub async fn list_groups(
+    State(app): State<AppState>,
+) -> ApiResult<axum::Json<ListResponse<Group>>> {
     let mut out = Vec::new();
-    let mut page = PageRequest { limit: 500, ..PageRequest::default() };
+    let mut page = PageRequest {
+        limit: 500,
+        ..PageRequest::default()
+    };
     loop {
         let listed = app.control.principals().groups(&page).await?;
         for g in &listed.items {
@@ -356,7 +406,10 @@ pub async fn list_groups(State(app): State<AppState>) -> ApiResult<axum::Json<Li
 /// A group.
 #[utoipa::path(operation_id = "scim_groups_get", get, path = "/api/2.0/preview/scim/v2/Groups/{id}", tag = "SCIM",
     params(("id" = String, Path, description = "The group's id")), responses((status = 200, body = Group), Errors))]
-pub async fn get_group(State(app): State<AppState>, PathParam(id): PathParam) -> ApiResult<axum::Json<Group>> {
+pub async fn get_group(
+    State(app): State<AppState>,
+    PathParam(id): PathParam,
+) -> ApiResult<axum::Json<Group>> {
     let g = app.control.principals().group(&id).await?;
     Ok(axum::Json(group_of(&app, &g).await?))
 }
@@ -374,17 +427,30 @@ pub async fn patch_group(
     require_admin(&app, &who).await?;
     let (mut add, mut remove) = (Vec::new(), Vec::new());
     for op in &body.operations {
-        if op.path.as_deref().is_some_and(|p| !p.eq_ignore_ascii_case("members")) {
-            return Err(ApiError::invalid("only the members of a group can be patched"));
+        if op
+            .path
+            .as_deref()
+            .is_some_and(|p| !p.eq_ignore_ascii_case("members"))
+        {
+            return Err(ApiError::invalid(
+                "only the members of a group can be patched",
+            ));
         }
         let names = member_names(&app, op.value.as_deref().unwrap_or_default()).await?;
         match op.op.to_ascii_lowercase().as_str() {
             "add" => add.extend(names),
             "remove" => remove.extend(names),
-            other => return Err(ApiError::invalid(format!("op '{other}' is not add or remove"))),
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "op '{other}' is not add or remove"
+                )))
+            }
         }
     }
-    app.control.principals().change_members(&id, &add, &remove).await?;
+    app.control
+        .principals()
+        .change_members(&id, &add, &remove)
+        .await?;
     Ok(axum::Json(Empty {}))
 }
 

@@ -90,14 +90,21 @@ pub async fn create(
     Extension(who): Extension<Principal>,
     Json(body): Json<CreateToken>,
 ) -> ApiResult<axum::Json<CreatedToken>> {
-    let t = app.control.tokens().create(&who.user_name, body.lifetime_seconds, body.comment).await?;
+    let t = app
+        .control
+        .tokens()
+        .create(&who.user_name, body.lifetime_seconds, body.comment)
+        .await?;
     Ok(axum::Json(t.into()))
 }
 
 /// The caller's tokens.
 #[utoipa::path(operation_id = "tokens_list", get, path = "/api/2.0/token/list", tag = "Tokens",
     responses((status = 200, body = TokenList), Errors))]
-pub async fn list(State(app): State<AppState>, Extension(who): Extension<Principal>) -> ApiResult<axum::Json<TokenList>> {
+pub async fn list(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> ApiResult<axum::Json<TokenList>> {
     let tokens = app.control.tokens().list(&who.user_name).await?;
     Ok(axum::Json(TokenList {
         token_infos: tokens.iter().map(TokenInfo::from).collect(),
@@ -112,7 +119,10 @@ pub async fn delete(
     Extension(who): Extension<Principal>,
     Json(body): Json<DeleteToken>,
 ) -> ApiResult<axum::Json<Empty>> {
-    app.control.tokens().delete(&who.user_name, &body.token_id).await?;
+    app.control
+        .tokens()
+        .delete(&who.user_name, &body.token_id)
+        .await?;
     Ok(axum::Json(Empty {}))
 }
 
@@ -125,7 +135,12 @@ pub async fn create_obo(
     Json(body): Json<CreateOboToken>,
 ) -> ApiResult<axum::Json<CreatedToken>> {
     require_admin(&app, &who).await?;
-    match app.control.principals().by_name(&body.application_id).await? {
+    match app
+        .control
+        .principals()
+        .by_name(&body.application_id)
+        .await?
+    {
         Some(p) if p.kind == PrincipalKind::ServicePrincipal => {}
         _ => {
             return Err(ApiError::not_found(format!(

@@ -70,23 +70,62 @@ pub fn area(services: SqlServices) -> Area {
     let routes = Routes::new()
         .route(Method::POST, S, post(statements::execute))
         .route(Method::GET, &format!("{S}/{{id}}"), get(statements::get))
-        .route(Method::DELETE, &format!("{S}/{{id}}"), delete(statements::close))
-        .route(Method::GET, &format!("{S}/{{id}}/result/chunks/{{chunk}}"), get(statements::chunk))
-        .route(Method::POST, &format!("{S}/{{id}}/cancel"), post(statements::cancel))
-        .route(Method::POST, "/api/2.0/sql/sessions", post(sessions::create))
-        .route(Method::DELETE, "/api/2.0/sql/sessions/{id}", delete(sessions::delete))
+        .route(
+            Method::DELETE,
+            &format!("{S}/{{id}}"),
+            delete(statements::close),
+        )
+        .route(
+            Method::GET,
+            &format!("{S}/{{id}}/result/chunks/{{chunk}}"),
+            get(statements::chunk),
+        )
+        .route(
+            Method::POST,
+            &format!("{S}/{{id}}/cancel"),
+            post(statements::cancel),
+        )
+        .route(
+            Method::POST,
+            "/api/2.0/sql/sessions",
+            post(sessions::create),
+        )
+        .route(
+            Method::DELETE,
+            "/api/2.0/sql/sessions/{id}",
+            delete(sessions::delete),
+        )
         .route(Method::POST, W, post(warehouses::create))
         .route(Method::GET, W, get(warehouses::list))
         .route(Method::GET, &format!("{W}/{{id}}"), get(warehouses::get))
-        .route(Method::DELETE, &format!("{W}/{{id}}"), delete(warehouses::delete))
-        .route(Method::POST, &format!("{W}/{{id}}/edit"), post(warehouses::edit))
-        .route(Method::POST, &format!("{W}/{{id}}/start"), post(warehouses::start))
-        .route(Method::POST, &format!("{W}/{{id}}/stop"), post(warehouses::stop))
+        .route(
+            Method::DELETE,
+            &format!("{W}/{{id}}"),
+            delete(warehouses::delete),
+        )
+        .route(
+            Method::POST,
+            &format!("{W}/{{id}}/edit"),
+            post(warehouses::edit),
+        )
+        .route(
+            Method::POST,
+            &format!("{W}/{{id}}/start"),
+            post(warehouses::start),
+        )
+        .route(
+            Method::POST,
+            &format!("{W}/{{id}}/stop"),
+            post(warehouses::stop),
+        )
         .extension(services.clone());
     let public = Routes::new()
         .route(
             Method::GET,
-            &format!("{}/{{id}}/{{chunk}}", lakeplane_engine::results::SERVED_PATH),
+            &format!(
+                "{}/{{id}}/{{chunk}}",
+                lakeplane_engine::results::SERVED_PATH
+            ),
             get(statements::download),
         )
         .extension(services);

@@ -39,7 +39,9 @@ fn wait_timeout(v: Option<&str>) -> ApiResult<Duration> {
         .and_then(|n| n.parse::<u64>().ok())
         .filter(|n| *n == 0 || (5..=50).contains(n))
         .ok_or_else(|| {
-            ApiError::invalid(format!("wait_timeout '{v}' must be 0s or between 5s and 50s"))
+            ApiError::invalid(format!(
+                "wait_timeout '{v}' must be 0s or between 5s and 50s"
+            ))
         })?;
     Ok(Duration::from_secs(secs))
 }
@@ -78,9 +80,15 @@ pub async fn execute(
                 sql_type: p.sql_type,
             })
             .collect(),
-        disposition: choice("disposition", body.disposition.as_deref(), Disposition::Inline, DISPOSITIONS)
+        disposition: choice(
+            "disposition",
+            body.disposition.as_deref(),
+            Disposition::Inline,
+            DISPOSITIONS,
+        )
+        .map_err(invalid)?,
+        format: choice("format", body.format.as_deref(), Format::JsonArray, FORMATS)
             .map_err(invalid)?,
-        format: choice("format", body.format.as_deref(), Format::JsonArray, FORMATS).map_err(invalid)?,
         compression: choice(
             "result_compression",
             body.result_compression.as_deref(),
@@ -172,7 +180,11 @@ fn succeeded(s: &Statement) -> ApiResult<&Manifest> {
         (state, _) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "INVALID_STATE",
-            format!("statement {} has no result: it is {}", s.id, state_name(*state)),
+            format!(
+                "statement {} has no result: it is {}",
+                s.id,
+                state_name(*state)
+            ),
         )),
     }
 }
@@ -221,7 +233,9 @@ async fn render(sql: &SqlServices, s: &Statement) -> ApiResult<Response> {
     };
     let head = serde_json::to_string(&head).map_err(|_| ApiError::internal())?;
     let json = match manifest {
-        Some(m) if !m.chunks.is_empty() => splice(head, "result", &result_data(sql, s, m, 0).await?),
+        Some(m) if !m.chunks.is_empty() => {
+            splice(head, "result", &result_data(sql, s, m, 0).await?)
+        }
         _ => head,
     };
     Ok(json_response(json))
@@ -243,7 +257,12 @@ fn inline(s: &Statement, m: &Manifest) -> bool {
 }
 
 /// Chunk `index` as `ResultData` JSON text.
-async fn result_data(sql: &SqlServices, s: &Statement, m: &Manifest, index: u64) -> ApiResult<String> {
+async fn result_data(
+    sql: &SqlServices,
+    s: &Statement,
+    m: &Manifest,
+    index: u64,
+) -> ApiResult<String> {
     let Some(chunk) = m.chunks.get(index as usize) else {
         return Err(ApiError::internal());
     };
@@ -263,7 +282,8 @@ async fn result_data(sql: &SqlServices, s: &Statement, m: &Manifest, index: u64)
                 external_link: link.url,
                 expiration: rfc3339(link.expires_at),
                 next_chunk_index: next,
-                next_chunk_internal_link: next.map(|n| format!("{PATH}/{}/result/chunks/{n}", s.id)),
+                next_chunk_internal_link: next
+                    .map(|n| format!("{PATH}/{}/result/chunks/{n}", s.id)),
             });
         }
         let data = ResultData {
@@ -345,7 +365,10 @@ pub(crate) fn rfc3339(ms: i64) -> String {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Signed {
-    #[serde(default, deserialize_with = "lakeplane_http::extract::lenient::opt_u64")]
+    #[serde(
+        default,
+        deserialize_with = "lakeplane_http::extract::lenient::opt_u64"
+    )]
     pub expires: Option<u64>,
     #[serde(default)]
     pub signature: Option<String>,

@@ -30,7 +30,11 @@ pub async fn create(
     Json(body): Json<WarehouseBody>,
 ) -> ApiResult<axum::Json<CreateWarehouseResponse>> {
     let spec = body.spec(None).map_err(ApiError::invalid)?;
-    let w = app.control.warehouses().create(spec, &who.user_name).await?;
+    let w = app
+        .control
+        .warehouses()
+        .create(spec, &who.user_name)
+        .await?;
     Ok(axum::Json(CreateWarehouseResponse { id: w.id }))
 }
 
@@ -100,7 +104,11 @@ pub async fn list(
         .await?;
     let host = host(&headers);
     Ok(axum::Json(ListWarehousesResponse {
-        warehouses: page.items.iter().map(|w| WarehouseResponse::new(w, &host)).collect(),
+        warehouses: page
+            .items
+            .iter()
+            .map(|w| WarehouseResponse::new(w, &host))
+            .collect(),
         next_page_token: page.next_page_token,
     }))
 }
@@ -124,7 +132,10 @@ pub async fn edit(
 #[utoipa::path(operation_id = "warehouses_start", post, path = "/api/2.0/sql/warehouses/{id}/start", tag = "Warehouses",
     params(("id" = String, Path, description = "The warehouse's id")),
     responses((status = 200, body = Empty), Errors))]
-pub async fn start(State(app): State<AppState>, PathParam(id): PathParam) -> ApiResult<axum::Json<Empty>> {
+pub async fn start(
+    State(app): State<AppState>,
+    PathParam(id): PathParam,
+) -> ApiResult<axum::Json<Empty>> {
     app.control.warehouses().start(&id).await?;
     Ok(axum::Json(Empty {}))
 }
@@ -133,7 +144,10 @@ pub async fn start(State(app): State<AppState>, PathParam(id): PathParam) -> Api
 #[utoipa::path(operation_id = "warehouses_stop", post, path = "/api/2.0/sql/warehouses/{id}/stop", tag = "Warehouses",
     params(("id" = String, Path, description = "The warehouse's id")),
     responses((status = 200, body = Empty), Errors))]
-pub async fn stop(State(app): State<AppState>, PathParam(id): PathParam) -> ApiResult<axum::Json<Empty>> {
+pub async fn stop(
+    State(app): State<AppState>,
+    PathParam(id): PathParam,
+) -> ApiResult<axum::Json<Empty>> {
     app.control.warehouses().stop(&id).await?;
     Ok(axum::Json(Empty {}))
 }
@@ -142,7 +156,10 @@ pub async fn stop(State(app): State<AppState>, PathParam(id): PathParam) -> ApiR
 #[utoipa::path(operation_id = "warehouses_delete", delete, path = "/api/2.0/sql/warehouses/{id}", tag = "Warehouses",
     params(("id" = String, Path, description = "The warehouse's id")),
     responses((status = 200, body = Empty), Errors))]
-pub async fn delete(State(app): State<AppState>, PathParam(id): PathParam) -> ApiResult<axum::Json<Empty>> {
+pub async fn delete(
+    State(app): State<AppState>,
+    PathParam(id): PathParam,
+) -> ApiResult<axum::Json<Empty>> {
     app.control.warehouses().delete(&id).await?;
     Ok(axum::Json(Empty {}))
 }

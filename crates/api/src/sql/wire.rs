@@ -1,8 +1,8 @@
 //! The Statement Execution, Sessions and Warehouses APIs' bodies, in Databricks' shapes.
 
 use lakeplane_core::sql::{
-    Chunk, Column, Compression, Disposition, Format, Manifest, Statement, StatementState, Warehouse,
-    WarehouseSpec,
+    Chunk, Column, Compression, Disposition, Format, Manifest, Statement, StatementState,
+    Warehouse, WarehouseSpec,
 };
 use lakeplane_http::extract::lenient;
 use serde::{Deserialize, Serialize};
@@ -79,7 +79,10 @@ pub fn choice<T: Copy>(
 pub const DISPOSITIONS: &[(&str, Disposition)] = &[
     ("INLINE", Disposition::Inline),
     ("EXTERNAL_LINKS", Disposition::ExternalLinks),
-    ("INLINE_OR_EXTERNAL_LINKS", Disposition::InlineOrExternalLinks),
+    (
+        "INLINE_OR_EXTERNAL_LINKS",
+        Disposition::InlineOrExternalLinks,
+    ),
 ];
 pub const FORMATS: &[(&str, Format)] = &[
     ("JSON_ARRAY", Format::JsonArray),
@@ -216,7 +219,8 @@ impl From<&Manifest> for ResultManifest {
             total_byte_count: m.total_byte_count,
             truncated: m.truncated,
             chunks: m.chunks.iter().map(ChunkInfo::from).collect(),
-            result_compression: (m.compression == Compression::Lz4Frame).then(|| "LZ4_FRAME".into()),
+            result_compression: (m.compression == Compression::Lz4Frame)
+                .then(|| "LZ4_FRAME".into()),
         }
     }
 }
@@ -357,9 +361,13 @@ impl WarehouseBody {
                 Some(n) => u32::try_from(n).map_err(|_| format!("{field} is too large")),
             }
         };
-        let auto_stop = self.auto_stop_mins.unwrap_or(base.map_or(120, |b| u64::from(b.auto_stop_mins)));
+        let auto_stop = self
+            .auto_stop_mins
+            .unwrap_or(base.map_or(120, |b| u64::from(b.auto_stop_mins)));
         if auto_stop > MAX_AUTO_STOP_MINS {
-            return Err(format!("auto_stop_mins must be at most {MAX_AUTO_STOP_MINS}"));
+            return Err(format!(
+                "auto_stop_mins must be at most {MAX_AUTO_STOP_MINS}"
+            ));
         }
         Ok(WarehouseSpec {
             name,
@@ -367,15 +375,28 @@ impl WarehouseBody {
                 .cluster_size
                 .or_else(|| base.map(|b| b.cluster_size.clone()))
                 .unwrap_or_else(|| "2X-Small".into()),
-            min_num_clusters: num(self.min_num_clusters, "min_num_clusters", base.map_or(1, |b| b.min_num_clusters))?,
-            max_num_clusters: num(self.max_num_clusters, "max_num_clusters", base.map_or(1, |b| b.max_num_clusters))?,
+            min_num_clusters: num(
+                self.min_num_clusters,
+                "min_num_clusters",
+                base.map_or(1, |b| b.min_num_clusters),
+            )?,
+            max_num_clusters: num(
+                self.max_num_clusters,
+                "max_num_clusters",
+                base.map_or(1, |b| b.max_num_clusters),
+            )?,
             auto_stop_mins: auto_stop as u32,
-            enable_photon: self.enable_photon.or(base.map(|b| b.enable_photon)).unwrap_or(true),
+            enable_photon: self
+                .enable_photon
+                .or(base.map(|b| b.enable_photon))
+                .unwrap_or(true),
             enable_serverless_compute: self
                 .enable_serverless_compute
                 .or(base.map(|b| b.enable_serverless_compute))
                 .unwrap_or(false),
-            warehouse_type: self.warehouse_type.or_else(|| base.and_then(|b| b.warehouse_type.clone())),
+            warehouse_type: self
+                .warehouse_type
+                .or_else(|| base.and_then(|b| b.warehouse_type.clone())),
             spot_instance_policy: self
                 .spot_instance_policy
                 .or_else(|| base.and_then(|b| b.spot_instance_policy.clone())),
@@ -387,7 +408,10 @@ impl WarehouseBody {
                 Some(t) => t
                     .custom_tags
                     .into_iter()
-                    .map(|t| lakeplane_core::sql::warehouse::Tag { key: t.key, value: t.value })
+                    .map(|t| lakeplane_core::sql::warehouse::Tag {
+                        key: t.key,
+                        value: t.value,
+                    })
                     .collect(),
                 None => base.map(|b| b.tags.clone()).unwrap_or_default(),
             },

@@ -41,7 +41,8 @@ impl Api {
             )
             .unwrap(),
         );
-        let root = lakeplane_engine::storage::StorageRoot::local(&dir.path().join("warehouse")).unwrap();
+        let root =
+            lakeplane_engine::storage::StorageRoot::local(&dir.path().join("warehouse")).unwrap();
         let engine = lakeplane_engine::Engine::new(
             root,
             std::sync::Arc::new(control.catalogs().clone()),

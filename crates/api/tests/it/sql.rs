@@ -30,15 +30,35 @@ fn worker(api: &Api) -> tokio::task::JoinHandle<()> {
 async fn checked(api: &Api, method: Method, uri: &str, template: &str, body: Value) -> Value {
     let (status, answer) = api.call(method.clone(), uri, body).await;
     assert_eq!(status, StatusCode::OK, "{method} {uri}: {answer}");
-    check(&api.doc, &method.as_str().to_lowercase(), template, status, &answer);
+    check(
+        &api.doc,
+        &method.as_str().to_lowercase(),
+        template,
+        status,
+        &answer,
+    );
     answer
 }
 
 async fn warehouse(api: &Api) -> String {
-    let created = checked(api, Method::POST, W, W, json!({"name": "t", "cluster_size": "2X-Small"})).await;
+    let created = checked(
+        api,
+        Method::POST,
+        W,
+        W,
+        json!({"name": "t", "cluster_size": "2X-Small"}),
+    )
+    .await;
     let id = created["id"].as_str().unwrap().to_string();
     lakeplane_testing::eventually("the warehouse runs", Duration::from_secs(20), || async {
-        let w = checked(api, Method::GET, &format!("{W}/{id}"), &format!("{W}/{{id}}"), json!({})).await;
+        let w = checked(
+            api,
+            Method::GET,
+            &format!("{W}/{id}"),
+            &format!("{W}/{{id}}"),
+            json!({}),
+        )
+        .await;
         (w["state"] == "RUNNING").then_some(())
     })
     .await;
@@ -53,25 +73,64 @@ async fn warehouses_round_trip_in_databricks_shapes() {
     let one = format!("{W}/{{id}}");
     let listed = checked(&api, Method::GET, W, W, json!({})).await;
     assert_eq!(listed["warehouses"][0]["id"], id.as_str());
-    checked(&api, Method::POST, &format!("{W}/{id}/edit"), &format!("{one}/edit"), json!({"auto_stop_mins": 15})).await;
+    checked(
+        &api,
+        Method::POST,
+        &format!("{W}/{id}/edit"),
+        &format!("{one}/edit"),
+        json!({"auto_stop_mins": 15}),
+    )
+    .await;
     let got = checked(&api, Method::GET, &format!("{W}/{id}"), &one, json!({})).await;
-    assert_eq!((got["auto_stop_mins"].as_u64(), got["name"].as_str()), (Some(15), Some("t")));
-    checked(&api, Method::POST, &format!("{W}/{id}/stop"), &format!("{one}/stop"), json!({})).await;
+    assert_eq!(
+        (got["auto_stop_mins"].as_u64(), got["name"].as_str()),
+        (Some(15), Some("t"))
+    );
+    checked(
+        &api,
+        Method::POST,
+        &format!("{W}/{id}/stop"),
+        &format!("{one}/stop"),
+        json!({}),
+    )
+    .await;
     lakeplane_testing::eventually("the warehouse stops", Duration::from_secs(20), || async {
         let (_, w) = api.call(Method::GET, &format!("{W}/{id}"), json!({})).await;
         (w["state"] == "STOPPED").then_some(())
     })
     .await;
-    checked(&api, Method::POST, &format!("{W}/{id}/start"), &format!("{one}/start"), json!({})).await;
+    checked(
+        &api,
+        Method::POST,
+        &format!("{W}/{id}/start"),
+        &format!("{one}/start"),
+        json!({}),
+    )
+    .await;
     checked(&api, Method::DELETE, &format!("{W}/{id}"), &one, json!({})).await;
     let (status, body) = api
-        .call(Method::POST, S, json!({"statement": "SELECT 1", "warehouse_id": id}))
+        .call(
+            Method::POST,
+            S,
+            json!({"statement": "SELECT 1", "warehouse_id": id}),
+        )
         .await;
-    assert_eq!((status, body["error_code"].as_str()), (StatusCode::NOT_FOUND, Some("RESOURCE_DOES_NOT_EXIST")));
-    for bad in [json!({"name": "x", "cluster_size": "Huge"}), json!({"cluster_size": "Small"}),
-                json!({"name": "x", "auto_stop_mins": 99999999}), json!({"name": "x", "max_num_clusters": 0})] {
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+    for bad in [
+        json!({"name": "x", "cluster_size": "Huge"}),
+        json!({"cluster_size": "Small"}),
+        json!({"name": "x", "auto_stop_mins": 99999999}),
+        json!({"name": "x", "max_num_clusters": 0}),
+    ] {
         let (status, body) = api.call(Method::POST, W, bad.clone()).await;
-        assert_eq!((status, body["error_code"].as_str()), (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE")), "{bad}");
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE")),
+            "{bad}"
+        );
     }
 }
 
@@ -91,11 +150,26 @@ async fn statements_answer_inline_and_by_link_in_documented_shapes() {
     assert!(chunks > 1, "{}", r["manifest"]);
     assert_eq!(r["result"]["data_array"][0], json!(["0", "x"]));
     let id = r["statement_id"].as_str().unwrap();
-    let last = checked(&api, Method::GET, &format!("{S}/{id}/result/chunks/{}", chunks - 1),
-        &format!("{one}/result/chunks/{{chunk}}"), json!({})).await;
+    let last = checked(
+        &api,
+        Method::GET,
+        &format!("{S}/{id}/result/chunks/{}", chunks - 1),
+        &format!("{one}/result/chunks/{{chunk}}"),
+        json!({}),
+    )
+    .await;
     assert!(last.get("next_chunk_index").is_none());
-    assert_eq!(last["data_array"].as_array().unwrap().last().unwrap(), &json!(["4999", "x"]));
-    let (status, _) = api.call(Method::GET, &format!("{S}/{id}/result/chunks/{chunks}"), json!({})).await;
+    assert_eq!(
+        last["data_array"].as_array().unwrap().last().unwrap(),
+        &json!(["4999", "x"])
+    );
+    let (status, _) = api
+        .call(
+            Method::GET,
+            &format!("{S}/{id}/result/chunks/{chunks}"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // Links: fetched through the served route without a token; a changed signature is refused.
@@ -103,21 +177,48 @@ async fn statements_answer_inline_and_by_link_in_documented_shapes() {
         "statement": "SELECT value FROM range(3000)", "warehouse_id": wh, "wait_timeout": "30s",
         "disposition": "EXTERNAL_LINKS", "format": "ARROW_STREAM", "result_compression": "LZ4_FRAME"})).await;
     assert_eq!(r["manifest"]["result_compression"], "LZ4_FRAME");
-    let link = r["result"]["external_links"][0]["external_link"].as_str().unwrap();
+    let link = r["result"]["external_links"][0]["external_link"]
+        .as_str()
+        .unwrap();
     let path = link.strip_prefix("http://lakeplane.test").unwrap();
     let (status, _) = api.send(Method::GET, path, None, None).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = api.send(Method::GET, &path.replace("signature=", "signature=ab"), None, None).await;
-    assert_eq!((status, body["error_code"].as_str()), (StatusCode::FORBIDDEN, Some("PERMISSION_DENIED")));
+    let (status, body) = api
+        .send(
+            Method::GET,
+            &path.replace("signature=", "signature=ab"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("PERMISSION_DENIED"))
+    );
 
     // A failure is a 200 with the error; a bad request is not.
-    let r = checked(&api, Method::POST, S, S, json!({"statement": "SELECT * FROM nope", "warehouse_id": wh})).await;
-    assert_eq!((r["status"]["state"].as_str(), r["status"]["error"]["error_code"].as_str()), (Some("FAILED"), Some("NOT_FOUND")));
-    for bad in [json!({"statement": "SELECT 1", "warehouse_id": wh, "wait_timeout": "51s"}),
-                json!({"statement": "SELECT 1", "warehouse_id": wh, "format": "XML"}),
-                json!({"statement": "SELECT 1", "warehouse_id": wh, "format": "CSV"}),
-                json!({"statement": "", "warehouse_id": wh}),
-                json!({"statement": "x".repeat(200 * 1024), "warehouse_id": wh})] {
+    let r = checked(
+        &api,
+        Method::POST,
+        S,
+        S,
+        json!({"statement": "SELECT * FROM nope", "warehouse_id": wh}),
+    )
+    .await;
+    assert_eq!(
+        (
+            r["status"]["state"].as_str(),
+            r["status"]["error"]["error_code"].as_str()
+        ),
+        (Some("FAILED"), Some("NOT_FOUND"))
+    );
+    for bad in [
+        json!({"statement": "SELECT 1", "warehouse_id": wh, "wait_timeout": "51s"}),
+        json!({"statement": "SELECT 1", "warehouse_id": wh, "format": "XML"}),
+        json!({"statement": "SELECT 1", "warehouse_id": wh, "format": "CSV"}),
+        json!({"statement": "", "warehouse_id": wh}),
+        json!({"statement": "x".repeat(200 * 1024), "warehouse_id": wh}),
+    ] {
         let (status, body) = api.call(Method::POST, S, bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     }
@@ -126,17 +227,33 @@ async fn statements_answer_inline_and_by_link_in_documented_shapes() {
     let r = checked(&api, Method::POST, S, S, json!({
         "statement": "SELECT count(*) FROM range(100000000000)", "warehouse_id": wh, "wait_timeout": "0s"})).await;
     let long = r["statement_id"].as_str().unwrap();
-    checked(&api, Method::POST, &format!("{S}/{long}/cancel"), &format!("{one}/cancel"), json!({})).await;
+    checked(
+        &api,
+        Method::POST,
+        &format!("{S}/{long}/cancel"),
+        &format!("{one}/cancel"),
+        json!({}),
+    )
+    .await;
     let got = checked(&api, Method::GET, &format!("{S}/{long}"), &one, json!({})).await;
     assert_eq!(got["status"]["state"], "CANCELED");
     checked(&api, Method::DELETE, &format!("{S}/{id}"), &one, json!({})).await;
     let got = checked(&api, Method::GET, &format!("{S}/{id}"), &one, json!({})).await;
     assert_eq!(got["status"]["state"], "CLOSED");
-    assert!(api.results.get(id, 0).await.is_err(), "a closed statement's chunks are deleted");
+    assert!(
+        api.results.get(id, 0).await.is_err(),
+        "a closed statement's chunks are deleted"
+    );
 
     // Another principal sees none of it.
-    api.control.tokens().add("other-token", "someone-else").await.unwrap();
-    let (status, _) = api.send(Method::GET, &format!("{S}/{id}"), None, Some("other-token")).await;
+    api.control
+        .tokens()
+        .add("other-token", "someone-else")
+        .await
+        .unwrap();
+    let (status, _) = api
+        .send(Method::GET, &format!("{S}/{id}"), None, Some("other-token"))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -145,9 +262,16 @@ async fn on_wait_timeout_cancel_cancels() {
     let api = Api::new().await;
     let _worker = worker(&api);
     let wh = warehouse(&api).await;
-    let r = checked(&api, Method::POST, S, S, json!({
+    let r = checked(
+        &api,
+        Method::POST,
+        S,
+        S,
+        json!({
         "statement": "SELECT count(*) FROM range(100000000000)", "warehouse_id": wh,
-        "wait_timeout": "5s", "on_wait_timeout": "CANCEL"})).await;
+        "wait_timeout": "5s", "on_wait_timeout": "CANCEL"}),
+    )
+    .await;
     assert_eq!(r["status"]["state"], "CANCELED", "{r}");
 }
 
@@ -155,11 +279,26 @@ async fn on_wait_timeout_cancel_cancels() {
 async fn unity_catalog_lists_what_sql_creates_and_the_other_way_round() {
     let api = Api::new().await;
     let uc = "/api/2.1/unity-catalog";
-    let cat = checked(&api, Method::POST, &format!("{uc}/catalogs"), &format!("{uc}/catalogs"),
-        json!({"name": "sales", "comment": "c", "properties": {"k": "v"}})).await;
-    assert_eq!((cat["name"].as_str(), cat["properties"]["k"].as_str()), (Some("sales"), Some("v")));
-    checked(&api, Method::POST, &format!("{uc}/schemas"), &format!("{uc}/schemas"),
-        json!({"name": "eu", "catalog_name": "sales"})).await;
+    let cat = checked(
+        &api,
+        Method::POST,
+        &format!("{uc}/catalogs"),
+        &format!("{uc}/catalogs"),
+        json!({"name": "sales", "comment": "c", "properties": {"k": "v"}}),
+    )
+    .await;
+    assert_eq!(
+        (cat["name"].as_str(), cat["properties"]["k"].as_str()),
+        (Some("sales"), Some("v"))
+    );
+    checked(
+        &api,
+        Method::POST,
+        &format!("{uc}/schemas"),
+        &format!("{uc}/schemas"),
+        json!({"name": "eu", "catalog_name": "sales"}),
+    )
+    .await;
     // SQL sees what the API made, and the API lists what SQL made.
     let ctx = lakeplane_engine::ExecContext::new("tester");
     api.engine
@@ -167,49 +306,164 @@ async fn unity_catalog_lists_what_sql_creates_and_the_other_way_round() {
                         CREATE VIEW sales.eu.big AS SELECT * FROM sales.eu.orders WHERE amount > 100")
         .await
         .unwrap();
-    let listed = checked(&api, Method::GET, &format!("{uc}/tables?catalog_name=sales&schema_name=eu&max_results=0"),
-        &format!("{uc}/tables"), json!({})).await;
-    let names: Vec<&str> = listed["tables"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let listed = checked(
+        &api,
+        Method::GET,
+        &format!("{uc}/tables?catalog_name=sales&schema_name=eu&max_results=0"),
+        &format!("{uc}/tables"),
+        json!({}),
+    )
+    .await;
+    let names: Vec<&str> = listed["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["big", "orders"]);
-    let t = checked(&api, Method::GET, &format!("{uc}/tables/sales.eu.orders"), &format!("{uc}/tables/{{id}}"), json!({})).await;
-    assert_eq!((t["table_type"].as_str(), t["data_source_format"].as_str()), (Some("MANAGED"), Some("DELTA")));
+    let t = checked(
+        &api,
+        Method::GET,
+        &format!("{uc}/tables/sales.eu.orders"),
+        &format!("{uc}/tables/{{id}}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (t["table_type"].as_str(), t["data_source_format"].as_str()),
+        (Some("MANAGED"), Some("DELTA"))
+    );
     assert_eq!(t["columns"][1]["type_name"], "DECIMAL");
     assert_eq!(t["columns"][0]["nullable"], false);
     assert_eq!(t["columns"][0]["partition_index"], 0);
-    assert!(t["storage_location"].as_str().unwrap().starts_with("file://"));
-    let v = checked(&api, Method::GET, &format!("{uc}/tables/sales.eu.big"), &format!("{uc}/tables/{{id}}"), json!({})).await;
+    assert!(t["storage_location"]
+        .as_str()
+        .unwrap()
+        .starts_with("file://"));
+    let v = checked(
+        &api,
+        Method::GET,
+        &format!("{uc}/tables/sales.eu.big"),
+        &format!("{uc}/tables/{{id}}"),
+        json!({}),
+    )
+    .await;
     assert_eq!(v["table_type"], "VIEW");
-    assert!(v["view_definition"].as_str().unwrap().contains("amount > 100"));
+    assert!(v["view_definition"]
+        .as_str()
+        .unwrap()
+        .contains("amount > 100"));
     // Paging by name.
-    let first = checked(&api, Method::GET, &format!("{uc}/tables?catalog_name=sales&schema_name=eu&max_results=1"),
-        &format!("{uc}/tables"), json!({})).await;
+    let first = checked(
+        &api,
+        Method::GET,
+        &format!("{uc}/tables?catalog_name=sales&schema_name=eu&max_results=1"),
+        &format!("{uc}/tables"),
+        json!({}),
+    )
+    .await;
     let token = first["next_page_token"].as_str().unwrap();
-    let second = checked(&api, Method::GET, &format!("{uc}/tables?catalog_name=sales&schema_name=eu&max_results=1&page_token={token}"),
-        &format!("{uc}/tables"), json!({})).await;
+    let second = checked(
+        &api,
+        Method::GET,
+        &format!("{uc}/tables?catalog_name=sales&schema_name=eu&max_results=1&page_token={token}"),
+        &format!("{uc}/tables"),
+        json!({}),
+    )
+    .await;
     assert_eq!(second["tables"][0]["name"], "orders");
     assert!(second.get("next_page_token").is_none());
-    let summaries = checked(&api, Method::GET, &format!("{uc}/table-summaries?catalog_name=sales&table_name_pattern=ord%25"),
-        &format!("{uc}/table-summaries"), json!({})).await;
-    assert_eq!(summaries["tables"], json!([{"full_name": "sales.eu.orders", "table_type": "MANAGED"}]));
+    let summaries = checked(
+        &api,
+        Method::GET,
+        &format!("{uc}/table-summaries?catalog_name=sales&table_name_pattern=ord%25"),
+        &format!("{uc}/table-summaries"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        summaries["tables"],
+        json!([{"full_name": "sales.eu.orders", "table_type": "MANAGED"}])
+    );
     // Owner and comment changes, deletes.
-    checked(&api, Method::PATCH, &format!("{uc}/schemas/sales.eu"), &format!("{uc}/schemas/{{id}}"),
-        json!({"owner": "data-team", "comment": "EU"})).await;
-    let s = checked(&api, Method::GET, &format!("{uc}/schemas/sales.eu"), &format!("{uc}/schemas/{{id}}"), json!({})).await;
-    assert_eq!((s["owner"].as_str(), s["comment"].as_str()), (Some("data-team"), Some("EU")));
-    let (status, b) = api.call(Method::DELETE, &format!("{uc}/catalogs/sales"), json!({})).await;
-    assert_eq!((status, b["error_code"].as_str()), (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE")), "not empty: {b}");
-    checked(&api, Method::DELETE, &format!("{uc}/tables/sales.eu.big"), &format!("{uc}/tables/{{id}}"), json!({})).await;
-    let gone = checked(&api, Method::GET, &format!("{uc}/tables/sales.eu.big/exists"), &format!("{uc}/tables/{{id}}/exists"), json!({})).await;
+    checked(
+        &api,
+        Method::PATCH,
+        &format!("{uc}/schemas/sales.eu"),
+        &format!("{uc}/schemas/{{id}}"),
+        json!({"owner": "data-team", "comment": "EU"}),
+    )
+    .await;
+    let s = checked(
+        &api,
+        Method::GET,
+        &format!("{uc}/schemas/sales.eu"),
+        &format!("{uc}/schemas/{{id}}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s["owner"].as_str(), s["comment"].as_str()),
+        (Some("data-team"), Some("EU"))
+    );
+    let (status, b) = api
+        .call(Method::DELETE, &format!("{uc}/catalogs/sales"), json!({}))
+        .await;
+    assert_eq!(
+        (status, b["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE")),
+        "not empty: {b}"
+    );
+    checked(
+        &api,
+        Method::DELETE,
+        &format!("{uc}/tables/sales.eu.big"),
+        &format!("{uc}/tables/{{id}}"),
+        json!({}),
+    )
+    .await;
+    let gone = checked(
+        &api,
+        Method::GET,
+        &format!("{uc}/tables/sales.eu.big/exists"),
+        &format!("{uc}/tables/{{id}}/exists"),
+        json!({}),
+    )
+    .await;
     assert_eq!(gone["table_exists"], false);
-    let location = t["storage_location"].as_str().unwrap().strip_prefix("file://").unwrap().to_string();
+    let location = t["storage_location"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("file://")
+        .unwrap()
+        .to_string();
     assert!(std::path::Path::new(&location).exists());
-    checked(&api, Method::DELETE, &format!("{uc}/catalogs/sales?force=true"), &format!("{uc}/catalogs/{{id}}"), json!({})).await;
-    assert!(!std::path::Path::new(&location).exists(), "a managed table's files go with it");
-    let err = api.engine.execute(&ctx, "SELECT * FROM sales.eu.orders").await.unwrap_err();
+    checked(
+        &api,
+        Method::DELETE,
+        &format!("{uc}/catalogs/sales?force=true"),
+        &format!("{uc}/catalogs/{{id}}"),
+        json!({}),
+    )
+    .await;
+    assert!(
+        !std::path::Path::new(&location).exists(),
+        "a managed table's files go with it"
+    );
+    let err = api
+        .engine
+        .execute(&ctx, "SELECT * FROM sales.eu.orders")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
-    for (uri, status) in [(format!("{uc}/tables/a.b"), StatusCode::BAD_REQUEST),
-                          (format!("{uc}/tables/x.y.z"), StatusCode::NOT_FOUND),
-                          (format!("{uc}/schemas?catalog_name=nope"), StatusCode::NOT_FOUND)] {
+    for (uri, status) in [
+        (format!("{uc}/tables/a.b"), StatusCode::BAD_REQUEST),
+        (format!("{uc}/tables/x.y.z"), StatusCode::NOT_FOUND),
+        (
+            format!("{uc}/schemas?catalog_name=nope"),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
         let (s, _) = api.call(Method::GET, &uri, json!({})).await;
         assert_eq!(s, status, "{uri}");
     }

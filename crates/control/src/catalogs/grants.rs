@@ -35,7 +35,9 @@ impl Catalogs {
     ) -> CatalogResult<Grants> {
         let id = object_id.to_string();
         let grants = retry("Grants", &id, |_| async {
-            let invalid = |e: lakeplane_core::catalog::CatalogError| ControlError::InvalidParameter(e.to_string());
+            let invalid = |e: lakeplane_core::catalog::CatalogError| {
+                ControlError::InvalidParameter(e.to_string())
+            };
             match self.docs.get::<GrantsDoc>(&id).await {
                 Ok(Versioned { mut doc, version }) => {
                     doc.grants.apply(kind, changes).map_err(invalid)?;
@@ -43,7 +45,11 @@ impl Catalogs {
                     Ok(doc.grants)
                 }
                 Err(ControlError::NotFound { .. }) => {
-                    let mut doc = GrantsDoc { object_id: id.clone(), kind, grants: Grants::default() };
+                    let mut doc = GrantsDoc {
+                        object_id: id.clone(),
+                        kind,
+                        grants: Grants::default(),
+                    };
                     doc.grants.apply(kind, changes).map_err(invalid)?;
                     match self.docs.create(&doc).await {
                         // Someone else created it meanwhile: read it and apply again.

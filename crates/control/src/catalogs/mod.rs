@@ -151,7 +151,11 @@ impl Metastore for Catalogs {
         all(&self.docs, Index::Collection, CATALOGS).await
     }
 
-    async fn update_catalog(&self, name: &str, update: SecurableUpdate) -> CatalogResult<CatalogInfo> {
+    async fn update_catalog(
+        &self,
+        name: &str,
+        update: SecurableUpdate,
+    ) -> CatalogResult<CatalogInfo> {
         self.builtin().await?;
         let (c, _) = self
             .docs
@@ -205,7 +209,11 @@ impl Metastore for Catalogs {
         all(&self.docs, Index::Parent, &schemas_of(catalog)).await
     }
 
-    async fn update_schema(&self, name: &SchemaName, update: SecurableUpdate) -> CatalogResult<SchemaInfo> {
+    async fn update_schema(
+        &self,
+        name: &SchemaName,
+        update: SecurableUpdate,
+    ) -> CatalogResult<SchemaInfo> {
         self.builtin().await?;
         let (s, _) = self
             .docs

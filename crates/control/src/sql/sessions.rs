@@ -85,7 +85,8 @@ impl Sessions {
         match self
             .docs
             .update::<Session>(&id.to_string(), |s| {
-                let same = s.catalog.as_deref() == Some(catalog) && s.schema.as_deref() == Some(schema);
+                let same =
+                    s.catalog.as_deref() == Some(catalog) && s.schema.as_deref() == Some(schema);
                 s.catalog = Some(catalog.to_string());
                 s.schema = Some(schema.to_string());
                 Ok(!same)

@@ -50,7 +50,11 @@ impl Statements {
 
     /// Queues a statement on its warehouse, starting the warehouse if it is stopped. A session's
     /// catalog and schema apply unless the request names its own.
-    pub async fn submit(&self, mut request: NewStatement, principal: &str) -> ControlResult<Statement> {
+    pub async fn submit(
+        &self,
+        mut request: NewStatement,
+        principal: &str,
+    ) -> ControlResult<Statement> {
         request.validate()?;
         let warehouse = self.warehouses.usable(&request.warehouse_id).await?;
         if let Some(id) = &request.session_id {
@@ -70,13 +74,19 @@ impl Statements {
         }
         if matches!(
             warehouse.state,
-            lakeplane_core::sql::WarehouseState::Stopped | lakeplane_core::sql::WarehouseState::Stopping
+            lakeplane_core::sql::WarehouseState::Stopped
+                | lakeplane_core::sql::WarehouseState::Stopping
         ) {
             self.warehouses.start(&warehouse.id).await?;
         } else {
             self.warehouses.note_activity(&warehouse).await?;
         }
-        let statement = Statement::new(uuid::Uuid::new_v4().to_string(), request, principal, now_ms());
+        let statement = Statement::new(
+            uuid::Uuid::new_v4().to_string(),
+            request,
+            principal,
+            now_ms(),
+        );
         self.docs.create(&statement).await?;
         Ok(statement)
     }
@@ -156,7 +166,12 @@ impl Statements {
 
     /// Claims one statement by its id (a function running small statements itself); `None` when
     /// it is no longer waiting.
-    pub async fn claim(&self, id: &str, worker: &str, lease_ms: i64) -> ControlResult<Option<Held>> {
+    pub async fn claim(
+        &self,
+        id: &str,
+        worker: &str,
+        lease_ms: i64,
+    ) -> ControlResult<Option<Held>> {
         let Versioned { mut doc, version } = self.docs.get::<Statement>(&id.to_string()).await?;
         if doc.state != StatementState::Pending {
             return Ok(None);
@@ -269,7 +284,9 @@ impl Statements {
         })
         .await?;
         if let Some(doc) = &written {
-            if let (Some(session), Some((catalog, schema))) = (&doc.request.session_id, &doc.current) {
+            if let (Some(session), Some((catalog, schema))) =
+                (&doc.request.session_id, &doc.current)
+            {
                 self.sessions.set_current(session, catalog, schema).await?;
             }
         }

@@ -144,7 +144,12 @@ impl Warehouses {
     }
 
     /// Moves a warehouse to `next` if it still calls for it; returns the state it is in after.
-    async fn move_on(&self, id: &str, now: i64, next: WarehouseState) -> ControlResult<WarehouseState> {
+    async fn move_on(
+        &self,
+        id: &str,
+        now: i64,
+        next: WarehouseState,
+    ) -> ControlResult<WarehouseState> {
         let (w, changed) = self
             .docs
             .update::<Warehouse>(&id.to_string(), |w| {

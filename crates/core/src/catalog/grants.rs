@@ -76,7 +76,10 @@ impl Privilege {
         match kind {
             Kind::Catalog => true,
             Kind::Schema => !matches!(self, Privilege::UseCatalog | Privilege::CreateSchema),
-            Kind::Table => matches!(self, Privilege::AllPrivileges | Privilege::Select | Privilege::Modify),
+            Kind::Table => matches!(
+                self,
+                Privilege::AllPrivileges | Privilege::Select | Privilege::Modify
+            ),
         }
     }
 }
@@ -197,7 +200,9 @@ impl Grants {
         for c in changes {
             let principal = c.principal.trim();
             if principal.is_empty() || principal.len() > 255 {
-                return Err(CatalogError::Invalid("a principal is 1 to 255 characters".into()));
+                return Err(CatalogError::Invalid(
+                    "a principal is 1 to 255 characters".into(),
+                ));
             }
             for p in c.add.iter().chain(&c.remove) {
                 if !p.applies_to(kind) {
@@ -263,7 +268,9 @@ impl Identity {
 
     /// Whether grants to `principal` are this identity's.
     pub fn is(&self, principal: &str) -> bool {
-        principal == self.user || principal == ACCOUNT_USERS || self.groups.iter().any(|g| g == principal)
+        principal == self.user
+            || principal == ACCOUNT_USERS
+            || self.groups.iter().any(|g| g == principal)
     }
 }
 
@@ -363,9 +370,14 @@ mod tests {
     fn held(s: Securable, owner: &str, grants: &[(&str, &[Privilege])]) -> Held {
         let mut g = Grants::default();
         for (who, ps) in grants {
-            g.by_principal.insert(who.to_string(), ps.iter().copied().collect());
+            g.by_principal
+                .insert(who.to_string(), ps.iter().copied().collect());
         }
-        Held { securable: s, owner: owner.into(), grants: g }
+        Held {
+            securable: s,
+            owner: owner.into(),
+            grants: g,
+        }
     }
 
     fn table(grants: [&[(&str, &[Privilege])]; 3]) -> Lineage {
@@ -382,11 +394,21 @@ mod tests {
     #[test]
     fn select_needs_use_catalog_use_schema_and_select() {
         let ann = Identity::user("ann", vec!["analysts".into()]);
-        let denied = table([&[], &[], &[("ann", &[Select])]]).check(&ann, Select).unwrap_err();
-        assert_eq!(denied.to_string(), "User does not have USE CATALOG on Catalog 'main'.");
-        let denied = table([&[("ann", &[UseCatalog])], &[], &[("ann", &[Select])]]).check(&ann, Select);
+        let denied = table([&[], &[], &[("ann", &[Select])]])
+            .check(&ann, Select)
+            .unwrap_err();
+        assert_eq!(
+            denied.to_string(),
+            "User does not have USE CATALOG on Catalog 'main'."
+        );
+        let denied =
+            table([&[("ann", &[UseCatalog])], &[], &[("ann", &[Select])]]).check(&ann, Select);
         assert_eq!(denied.unwrap_err().privilege, UseSchema);
-        let ok = table([&[("analysts", &[UseCatalog])], &[("ann", &[UseSchema])], &[("ann", &[Select])]]);
+        let ok = table([
+            &[("analysts", &[UseCatalog])],
+            &[("ann", &[UseSchema])],
+            &[("ann", &[Select])],
+        ]);
         assert!(ok.check(&ann, Select).is_ok());
         assert_eq!(ok.check(&ann, Modify).unwrap_err().privilege, Modify);
     }
@@ -405,21 +427,34 @@ mod tests {
     fn owners_and_admins_may_do_everything() {
         let mut l = table([&[], &[], &[]]);
         assert!(l.check(&Identity::admin("root"), Modify).is_ok());
-        assert!(l.check(&Identity::user("bob", vec!["admins".into()]), Modify).is_ok());
+        assert!(l
+            .check(&Identity::user("bob", vec!["admins".into()]), Modify)
+            .is_ok());
         l.0[1].owner = "team".into();
-        assert!(l.check(&Identity::user("bob", vec!["team".into()]), Select).is_ok());
+        assert!(l
+            .check(&Identity::user("bob", vec!["team".into()]), Select)
+            .is_ok());
         assert!(!l.visible(&Identity::user("eve", vec![])));
     }
 
     #[test]
     fn grants_apply_and_refuse_what_does_not_fit() {
         let mut g = Grants::default();
-        let change = |add: Vec<Privilege>, remove: Vec<Privilege>| GrantChange { principal: "ann".into(), add, remove };
-        g.apply(Kind::Table, &[change(vec![Select, Modify], vec![])]).unwrap();
-        g.apply(Kind::Table, &[change(vec![], vec![Modify])]).unwrap();
+        let change = |add: Vec<Privilege>, remove: Vec<Privilege>| GrantChange {
+            principal: "ann".into(),
+            add,
+            remove,
+        };
+        g.apply(Kind::Table, &[change(vec![Select, Modify], vec![])])
+            .unwrap();
+        g.apply(Kind::Table, &[change(vec![], vec![Modify])])
+            .unwrap();
         assert_eq!(g.by_principal["ann"], [Select].into_iter().collect());
-        assert!(g.apply(Kind::Table, &[change(vec![UseCatalog], vec![])]).is_err());
-        g.apply(Kind::Table, &[change(vec![], vec![Select])]).unwrap();
+        assert!(g
+            .apply(Kind::Table, &[change(vec![UseCatalog], vec![])])
+            .is_err());
+        g.apply(Kind::Table, &[change(vec![], vec![Select])])
+            .unwrap();
         assert!(g.by_principal.is_empty());
         assert_eq!(Privilege::parse("use catalog"), Some(UseCatalog));
         assert_eq!(Privilege::parse("ALL"), Some(AllPrivileges));

@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use grants::{Denied, GrantChange, Grants, Held, Identity, Kind, Lineage, Privilege, Securable};
+pub use grants::{
+    Denied, GrantChange, Grants, Held, Identity, Kind, Lineage, Privilege, Securable,
+};
 pub use names::{check_name, FullName, SchemaName, MAX_NAME_CHARS};
 
 /// The catalog every metastore has.
@@ -239,7 +241,9 @@ impl SecurableUpdate {
         }
         if let Some(o) = &self.owner {
             if o.trim().is_empty() || o.len() > 255 {
-                return Err(CatalogError::Invalid("an owner is 1 to 255 characters".into()));
+                return Err(CatalogError::Invalid(
+                    "an owner is 1 to 255 characters".into(),
+                ));
             }
             *owner = o.clone();
         }
@@ -258,7 +262,11 @@ pub trait Metastore: Send + Sync + std::fmt::Debug + 'static {
     /// Every catalog, by name.
     async fn list_catalogs(&self) -> CatalogResult<Vec<CatalogInfo>>;
     /// Changes a catalog's comment, properties or owner. Errors: `NotFound`.
-    async fn update_catalog(&self, name: &str, update: SecurableUpdate) -> CatalogResult<CatalogInfo>;
+    async fn update_catalog(
+        &self,
+        name: &str,
+        update: SecurableUpdate,
+    ) -> CatalogResult<CatalogInfo>;
     /// Drops a catalog; with `cascade`, its schemas and tables too, returning the tables dropped
     /// (so that the caller deletes managed tables' files). Errors: `NotFound`, `NotEmpty`.
     async fn drop_catalog(&self, name: &str, cascade: bool) -> CatalogResult<Vec<TableInfo>>;
@@ -269,7 +277,11 @@ pub trait Metastore: Send + Sync + std::fmt::Debug + 'static {
     /// The schemas of a catalog, by name. Errors: `NotFound` for the catalog.
     async fn list_schemas(&self, catalog: &str) -> CatalogResult<Vec<SchemaInfo>>;
     /// Changes a schema's comment, properties or owner. Errors: `NotFound`.
-    async fn update_schema(&self, name: &SchemaName, update: SecurableUpdate) -> CatalogResult<SchemaInfo>;
+    async fn update_schema(
+        &self,
+        name: &SchemaName,
+        update: SecurableUpdate,
+    ) -> CatalogResult<SchemaInfo>;
     /// As [`Metastore::drop_catalog`], for a schema.
     async fn drop_schema(&self, name: &SchemaName, cascade: bool) -> CatalogResult<Vec<TableInfo>>;
 
@@ -321,7 +333,11 @@ pub trait Metastore: Send + Sync + std::fmt::Debug + 'static {
                 }
             };
             let grants = self.grants(&id).await?;
-            out.push(Held { securable: s, owner, grants });
+            out.push(Held {
+                securable: s,
+                owner,
+                grants,
+            });
         }
         Ok(Lineage(out))
     }

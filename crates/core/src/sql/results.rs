@@ -15,7 +15,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum ResultsError {
     #[error("chunk {chunk} of statement {statement} is not in the result store")]
     NotFound { statement: String, chunk: u64 },
-    #[error("the result store failed to {action} chunk {chunk} of statement {statement}: {source}")]
+    #[error(
+        "the result store failed to {action} chunk {chunk} of statement {statement}: {source}"
+    )]
     Unavailable {
         action: &'static str,
         statement: String,

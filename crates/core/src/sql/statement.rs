@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, DomainResult};
-use crate::run::MAX_CLOCK_SKEW_MS;
 use crate::run::bound_message;
+use crate::run::MAX_CLOCK_SKEW_MS;
 
 /// The longest statement text, in bytes (the document must fit in one store item).
 pub const MAX_STATEMENT_BYTES: usize = 128 * 1024;
@@ -176,9 +176,14 @@ impl NewStatement {
         }
         for p in &self.parameters {
             if p.name.is_empty() || p.name.len() > 255 {
-                return Err(DomainError::invalid("a parameter name must be 1 to 255 bytes"));
+                return Err(DomainError::invalid(
+                    "a parameter name must be 1 to 255 bytes",
+                ));
             }
-            if p.value.as_ref().is_some_and(|v| v.len() > MAX_PARAMETER_BYTES) {
+            if p.value
+                .as_ref()
+                .is_some_and(|v| v.len() > MAX_PARAMETER_BYTES)
+            {
                 return Err(DomainError::invalid(format!(
                     "parameter '{}' is longer than {MAX_PARAMETER_BYTES} bytes",
                     p.name
@@ -191,7 +196,9 @@ impl NewStatement {
             ));
         }
         if self.row_limit == Some(0) || self.byte_limit == Some(0) {
-            return Err(DomainError::invalid("row_limit and byte_limit must be positive"));
+            return Err(DomainError::invalid(
+                "row_limit and byte_limit must be positive",
+            ));
         }
         Ok(())
     }
@@ -259,7 +266,13 @@ impl Statement {
     /// Takes it for `owner` under a fresh lease: a PENDING one, or a RUNNING one whose worker
     /// stopped renewing. After [`MAX_STATEMENT_ATTEMPTS`] lost workers it fails instead (returns
     /// false). Errors when it cannot be claimed now.
-    pub fn claim(&mut self, owner: &str, token: String, now: i64, lease_ms: i64) -> DomainResult<bool> {
+    pub fn claim(
+        &mut self,
+        owner: &str,
+        token: String,
+        now: i64,
+        lease_ms: i64,
+    ) -> DomainResult<bool> {
         match self.state {
             StatementState::Pending => {}
             StatementState::Running if self.due_at().is_some_and(|d| d <= now) => {}
@@ -276,7 +289,10 @@ impl Statement {
                 StatementState::Failed,
                 Some(StatementError::new(
                     "INTERNAL_ERROR",
-                    format!("the statement lost its worker {} times; it is not run again", self.attempts),
+                    format!(
+                        "the statement lost its worker {} times; it is not run again",
+                        self.attempts
+                    ),
                 )),
                 now,
             );
@@ -304,7 +320,8 @@ impl Statement {
 
     /// Whether `token` still holds it.
     pub fn held_by(&self, token: &str) -> bool {
-        self.state == StatementState::Running && self.lease.as_ref().is_some_and(|l| l.token == token)
+        self.state == StatementState::Running
+            && self.lease.as_ref().is_some_and(|l| l.token == token)
     }
 
     /// Records how it ended; the lease goes.
@@ -322,7 +339,10 @@ impl Statement {
         }
         self.end(
             StatementState::Canceled,
-            Some(StatementError::new("CANCELLED", "The statement was canceled.")),
+            Some(StatementError::new(
+                "CANCELLED",
+                "The statement was canceled.",
+            )),
             now,
         );
         true
@@ -365,7 +385,10 @@ mod tests {
     fn a_lost_lease_is_taken_over_until_attempts_run_out() {
         let mut s = stmt();
         assert!(s.claim("a", "t1".into(), 0, 1000).unwrap());
-        assert!(s.claim("b", "t2".into(), 500, 1000).is_err(), "lease still held");
+        assert!(
+            s.claim("b", "t2".into(), 500, 1000).is_err(),
+            "lease still held"
+        );
         assert!(s.claim("b", "t2".into(), 2001, 1000).unwrap());
         assert!(s.held_by("t2") && !s.held_by("t1"));
         assert!(s.claim("c", "t3".into(), 5000, 1000).unwrap());

@@ -10,7 +10,8 @@ use crate::error::{DomainError, DomainResult};
 
 /// The sizes Databricks names; lakeplane keeps the name (a later issue maps it to instances).
 pub const CLUSTER_SIZES: &[&str] = &[
-    "2X-Small", "X-Small", "Small", "Medium", "Large", "X-Large", "2X-Large", "3X-Large", "4X-Large",
+    "2X-Small", "X-Small", "Small", "Medium", "Large", "X-Large", "2X-Large", "3X-Large",
+    "4X-Large",
 ];
 /// The longest warehouse name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -104,11 +105,19 @@ impl WarehouseSpec {
             )));
         }
         for (field, value, allowed) in [
-            ("warehouse_type", &self.warehouse_type, &["PRO", "CLASSIC", "TYPE_UNSPECIFIED"][..]),
+            (
+                "warehouse_type",
+                &self.warehouse_type,
+                &["PRO", "CLASSIC", "TYPE_UNSPECIFIED"][..],
+            ),
             (
                 "spot_instance_policy",
                 &self.spot_instance_policy,
-                &["COST_OPTIMIZED", "RELIABILITY_OPTIMIZED", "POLICY_UNSPECIFIED"][..],
+                &[
+                    "COST_OPTIMIZED",
+                    "RELIABILITY_OPTIMIZED",
+                    "POLICY_UNSPECIFIED",
+                ][..],
             ),
         ] {
             if let Some(v) = value {
@@ -202,7 +211,10 @@ impl Warehouse {
     }
 
     pub fn is_deleted(&self) -> bool {
-        matches!(self.state, WarehouseState::Deleting | WarehouseState::Deleted)
+        matches!(
+            self.state,
+            WarehouseState::Deleting | WarehouseState::Deleted
+        )
     }
 
     /// Whether a statement arriving at `now` should write the activity time.
@@ -269,9 +281,17 @@ mod tests {
     fn validation_names_the_field() {
         let mut s = spec();
         s.cluster_size = "Huge".into();
-        assert!(s.validate().unwrap_err().to_string().contains("cluster_size"));
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("cluster_size"));
         let mut s = spec();
         s.max_num_clusters = 0;
-        assert!(s.validate().unwrap_err().to_string().contains("max_num_clusters"));
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_num_clusters"));
     }
 }

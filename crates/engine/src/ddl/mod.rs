@@ -9,9 +9,8 @@ use std::collections::BTreeMap;
 
 use deltalake::datafusion::sql::sqlparser::ast::ObjectName;
 use lakeplane_core::catalog::{
-    Privilege, Securable,
-    check_name, check_properties, CatalogError, CatalogInfo, SchemaInfo, SchemaName, TableType,
-    DEFAULT_SCHEMA,
+    check_name, check_properties, CatalogError, CatalogInfo, Privilege, SchemaInfo, SchemaName,
+    Securable, TableType, DEFAULT_SCHEMA,
 };
 
 use crate::catalog::parts;
@@ -84,7 +83,8 @@ impl Script<'_> {
             Err(CatalogError::NotFound { .. }) if if_exists => return Ok(Outcome::Done),
             other => other?,
         };
-        self.authorize_owner(Securable::Catalog(name.clone())).await?;
+        self.authorize_owner(Securable::Catalog(name.clone()))
+            .await?;
         match self.engine.metastore.drop_catalog(&name, cascade).await {
             Ok(dropped) => {
                 for t in dropped {
@@ -105,8 +105,11 @@ impl Script<'_> {
         properties: Properties,
     ) -> EngineResult<Outcome> {
         let name = self.schema_name(name)?;
-        self.authorize(Securable::Catalog(name.catalog.clone()), Privilege::CreateSchema)
-            .await?;
+        self.authorize(
+            Securable::Catalog(name.catalog.clone()),
+            Privilege::CreateSchema,
+        )
+        .await?;
         let schema = SchemaInfo {
             catalog_name: name.catalog.clone(),
             name: name.schema.clone(),
@@ -136,7 +139,8 @@ impl Script<'_> {
                 Err(CatalogError::NotFound { .. }) if if_exists => continue,
                 other => other?,
             };
-            self.authorize_owner(Securable::Schema(name.clone())).await?;
+            self.authorize_owner(Securable::Schema(name.clone()))
+                .await?;
             match self.engine.metastore.drop_schema(&name, cascade).await {
                 Ok(dropped) => {
                     for t in dropped {

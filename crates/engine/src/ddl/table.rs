@@ -10,8 +10,7 @@ use deltalake::datafusion::sql::sqlparser::ast::{ObjectName, ObjectType, Stateme
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 use lakeplane_core::catalog::{
-    Privilege, Securable,
-    CatalogError, FullName, TableInfo, TableType, TableUpdate, ViewDefinition,
+    CatalogError, FullName, Privilege, Securable, TableInfo, TableType, TableUpdate, ViewDefinition,
 };
 use url::Url;
 
@@ -313,8 +312,11 @@ impl Script<'_> {
     /// Checks that the caller may create `name`: `CREATE TABLE` on its schema, and ownership of
     /// what it replaces.
     async fn authorize_create(&self, name: &FullName) -> EngineResult<()> {
-        self.authorize(Securable::Schema(name.schema_name()), Privilege::CreateTable)
-            .await?;
+        self.authorize(
+            Securable::Schema(name.schema_name()),
+            Privilege::CreateTable,
+        )
+        .await?;
         if self.find_table(name).await?.is_some() {
             self.authorize_owner(Securable::Table(name.clone())).await?;
         }

@@ -35,15 +35,31 @@ impl LinkSigner {
 
     /// The signature of a link, hex.
     pub fn sign(&self, statement: &str, chunk: u64, expires_at: i64) -> String {
-        hex_encode(&self.mac(statement, chunk, expires_at).finalize().into_bytes())
+        hex_encode(
+            &self
+                .mac(statement, chunk, expires_at)
+                .finalize()
+                .into_bytes(),
+        )
     }
 
     /// Whether `signature` is this signer's for the link and it has not expired at `now`.
-    pub fn verify(&self, statement: &str, chunk: u64, expires_at: i64, signature: &str, now: i64) -> bool {
+    pub fn verify(
+        &self,
+        statement: &str,
+        chunk: u64,
+        expires_at: i64,
+        signature: &str,
+        now: i64,
+    ) -> bool {
         let Some(bytes) = hex_decode(signature) else {
             return false;
         };
-        now <= expires_at && self.mac(statement, chunk, expires_at).verify_slice(&bytes).is_ok()
+        now <= expires_at
+            && self
+                .mac(statement, chunk, expires_at)
+                .verify_slice(&bytes)
+                .is_ok()
     }
 }
 
@@ -52,7 +68,7 @@ fn hex_encode(bytes: &[u8]) -> String {
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 128 {
+    if !s.len().is_multiple_of(2) || s.len() > 128 {
         return None;
     }
     (0..s.len())
@@ -74,7 +90,10 @@ mod tests {
         assert!(!s.verify("st", 4, 1000, &sig, 0), "another chunk");
         assert!(!s.verify("su", 3, 1000, &sig, 0), "another statement");
         assert!(!s.verify("st", 3, 2000, &sig, 0), "a later expiry");
-        assert!(!LinkSigner::random().verify("st", 3, 1000, &sig, 0), "another key");
+        assert!(
+            !LinkSigner::random().verify("st", 3, 1000, &sig, 0),
+            "another key"
+        );
         assert!(!s.verify("st", 3, 1000, "zz", 0));
     }
 }

@@ -49,20 +49,26 @@ pub const SERVED_PATH: &str = "/api/2.0/lakeplane/results";
 impl ObjectResults {
     /// Chunks in a local folder (created if missing). `serve` is the API's base URL and the key
     /// links are signed with, in the process that hands out and serves links.
-    pub fn local(dir: &std::path::Path, serve: Option<(String, LinkSigner)>) -> EngineResult<ObjectResults> {
+    pub fn local(
+        dir: &std::path::Path,
+        serve: Option<(String, LinkSigner)>,
+    ) -> EngineResult<ObjectResults> {
         let io = |source| EngineError::Io {
             path: dir.display().to_string(),
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let fs = LocalFileSystem::new_with_prefix(dir).map_err(|source| EngineError::ObjectStore {
-            path: dir.display().to_string(),
-            source,
-        })?;
+        let fs =
+            LocalFileSystem::new_with_prefix(dir).map_err(|source| EngineError::ObjectStore {
+                path: dir.display().to_string(),
+                source,
+            })?;
         Ok(ObjectResults {
             store: Arc::new(fs),
             prefix: Path::default(),
-            links: Links::Served(serve.map(|(base, s)| (base.trim_end_matches('/').to_string(), s))),
+            links: Links::Served(
+                serve.map(|(base, s)| (base.trim_end_matches('/').to_string(), s)),
+            ),
         })
     }
 
@@ -127,7 +133,12 @@ impl ResultStore for ObjectResults {
         Ok(bytes.to_vec())
     }
 
-    async fn link(&self, statement: &str, chunk: u64, ttl: Duration) -> Result<ChunkLink, ResultsError> {
+    async fn link(
+        &self,
+        statement: &str,
+        chunk: u64,
+        ttl: Duration,
+    ) -> Result<ChunkLink, ResultsError> {
         let expires_at = lakeplane_now_ms() + ttl.as_millis() as i64;
         match &self.links {
             Links::Presigned(s3) => {

@@ -54,7 +54,12 @@ impl Script<'_> {
         let store = &self.engine.metastore;
         let catalogs: Vec<String> = match &m.catalog {
             Some(c) => vec![check_name("catalog", c)?],
-            None => store.list_catalogs().await?.into_iter().map(|c| c.name).collect(),
+            None => store
+                .list_catalogs()
+                .await?
+                .into_iter()
+                .map(|c| c.name)
+                .collect(),
         };
         let mut schemas: Vec<SchemaName> = Vec::new();
         for c in &catalogs {
@@ -75,7 +80,10 @@ impl Script<'_> {
                 .take(MAX_ROWS)
                 .map(|s| (Some(s.schema.clone()), Some(s.catalog.clone())))
                 .unzip();
-            return answer(vec![("databaseName", Col::Text(db)), ("catalog", Col::Text(cat))]);
+            return answer(vec![
+                ("databaseName", Col::Text(db)),
+                ("catalog", Col::Text(cat)),
+            ]);
         }
         let table_pattern = match m.of {
             MetadataOf::Tables => &m.like,
@@ -107,9 +115,21 @@ impl Script<'_> {
                 ("information", Col::Text(vec![None; n])),
                 (
                     "tableType",
-                    text(&|t| Some(if t.table_type == TableType::View { "VIEW" } else { "TABLE" }.into())),
+                    text(&|t| {
+                        Some(
+                            if t.table_type == TableType::View {
+                                "VIEW"
+                            } else {
+                                "TABLE"
+                            }
+                            .into(),
+                        )
+                    }),
                 ),
-                ("remarks", text(&|t| Some(t.comment.clone().unwrap_or_default()))),
+                (
+                    "remarks",
+                    text(&|t| Some(t.comment.clone().unwrap_or_default())),
+                ),
             ]);
         }
         let mut rows: Vec<[Option<String>; 5]> = Vec::new();
@@ -140,7 +160,9 @@ impl Script<'_> {
                     Some(type_name(f.data_type()).to_uppercase()),
                 ]);
                 ints.push([size, digits, Some(10), Some(i as i32 + 1)]);
-                nullable.push(Some(if f.is_nullable() { "true" } else { "false" }.to_string()));
+                nullable.push(Some(
+                    if f.is_nullable() { "true" } else { "false" }.to_string(),
+                ));
             }
         }
         let text = |i: usize| Col::Text(rows.iter().map(|r| r[i].clone()).collect());

@@ -9,8 +9,8 @@ use deltalake::datafusion::sql::sqlparser::tokenizer::Token;
 use lakeplane_core::catalog::{Kind, Privilege};
 
 use super::ast::{Grant, Lake, Show};
-use super::words::{eat, expect, is_word};
 use super::words::PResult;
+use super::words::{eat, expect, is_word};
 
 fn privilege(p: &mut Parser) -> PResult<Privilege> {
     let first = p.parse_identifier()?.value;

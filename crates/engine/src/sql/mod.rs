@@ -4,9 +4,9 @@
 //! statement, so that both kinds mix freely in one script.
 
 pub(crate) mod ast;
-mod grants;
 mod ddl;
 mod dml;
+mod grants;
 #[cfg(test)]
 mod tests;
 mod words;

@@ -381,7 +381,10 @@ async fn a_reclaimed_task_of_a_cancelled_run_is_not_run_again() {
 async fn a_task_runs_as_its_run_and_is_denied_what_that_principal_may_not_read() {
     let e = env().await;
     e.engine
-        .execute(&ExecContext::new("admin"), "CREATE TABLE secret AS SELECT 1 AS x")
+        .execute(
+            &ExecContext::new("admin"),
+            "CREATE TABLE secret AS SELECT 1 AS x",
+        )
         .await
         .unwrap();
     let tasks = JobSettings::from_json(json!({"tasks": [
@@ -389,14 +392,21 @@ async fn a_task_runs_as_its_run_and_is_denied_what_that_principal_may_not_read()
     ]}))
     .unwrap()
     .tasks;
-    let run = e.control.runs().submit(None, tasks, None, "nobody").await.unwrap();
+    let run = e
+        .control
+        .runs()
+        .submit(None, tasks, None, "nobody")
+        .await
+        .unwrap();
     let claim = eventually_claim(&e, "w").await;
     assert_eq!(claim.run_as, "nobody");
     let worker = Worker::new(e.control.clone(), e.engine.clone(), WorkerConfig::new("w"));
     worker.execute(claim).await;
     let v = e.control.runs().get(run).await.unwrap();
     assert!(
-        v.tasks[0].state_message.contains("User does not have USE CATALOG on Catalog 'main'"),
+        v.tasks[0]
+            .state_message
+            .contains("User does not have USE CATALOG on Catalog 'main'"),
         "{}",
         v.tasks[0].state_message
     );

@@ -30,8 +30,16 @@ impl Function {
             .await
             .unwrap();
         let control = control(&aws, &config);
-        control.tokens().add("lambda-test-token", "ci@example.com").await.unwrap();
-        control.principals().ensure_admin("ci@example.com").await.unwrap();
+        control
+            .tokens()
+            .add("lambda-test-token", "ci@example.com")
+            .await
+            .unwrap();
+        control
+            .principals()
+            .ensure_admin("ci@example.com")
+            .await
+            .unwrap();
         let engine = engine(&aws, &control, &config).unwrap();
         Function {
             app: app(control, engine.clone(), &config),
@@ -40,13 +48,18 @@ impl Function {
     }
 
     async fn replay(&self, event: &str) -> (u16, Value) {
-        let path = lakeplane_testing::repo_root().join("events/catalog").join(event);
+        let path = lakeplane_testing::repo_root()
+            .join("events/catalog")
+            .join(event);
         let text = std::fs::read_to_string(&path).unwrap();
         let req = lambda_http::request::from_str(&text).unwrap();
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 }
 
@@ -54,24 +67,49 @@ impl Function {
 async fn events_replay_against_dynamodb_and_s3() {
     let f = Function::start().await;
     let (status, body) = f.replay("create-catalog.json").await;
-    assert_eq!((status, body["name"].as_str()), (200, Some("lambda_cat")), "{body}");
+    assert_eq!(
+        (status, body["name"].as_str()),
+        (200, Some("lambda_cat")),
+        "{body}"
+    );
     let (status, body) = f.replay("create-schema.json").await;
-    assert_eq!((status, body["full_name"].as_str()), (200, Some("lambda_cat.s")), "{body}");
+    assert_eq!(
+        (status, body["full_name"].as_str()),
+        (200, Some("lambda_cat.s")),
+        "{body}"
+    );
     let (_, body) = f.replay("list-catalogs.json").await;
-    let names: Vec<&str> = body["catalogs"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"lambda_cat") && names.contains(&"main"), "{names:?}");
+    let names: Vec<&str> = body["catalogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"lambda_cat") && names.contains(&"main"),
+        "{names:?}"
+    );
     let (_, body) = f.replay("list-schemas.json").await;
-    assert_eq!(body["schemas"].as_array().unwrap().len(), 2, "default and s");
+    assert_eq!(
+        body["schemas"].as_array().unwrap().len(),
+        2,
+        "default and s"
+    );
 
     // A table made with SQL, its columns read from its Delta log on S3.
     f.engine
-        .execute(&lakeplane_engine::ExecContext::new("ci@example.com"),
-                 "CREATE TABLE lambda_cat.s.t (id BIGINT NOT NULL, name STRING)")
+        .execute(
+            &lakeplane_engine::ExecContext::new("ci@example.com"),
+            "CREATE TABLE lambda_cat.s.t (id BIGINT NOT NULL, name STRING)",
+        )
         .await
         .unwrap();
     let (status, body) = f.replay("get-table.json").await;
     assert_eq!(status, 200, "{body}");
-    assert!(body["storage_location"].as_str().unwrap().starts_with("s3://"));
+    assert!(body["storage_location"]
+        .as_str()
+        .unwrap()
+        .starts_with("s3://"));
     assert_eq!(body["columns"][0]["type_name"], "LONG");
     let (_, body) = f.replay("list-tables.json").await;
     assert_eq!(body["tables"][0]["name"], "t");
@@ -79,13 +117,21 @@ async fn events_replay_against_dynamodb_and_s3() {
     let (status, body) = f.replay("update-permissions.json").await;
     assert_eq!(status, 200, "{body}");
     let (_, body) = f.replay("get-permissions.json").await;
-    assert_eq!(body["privilege_assignments"], serde_json::json!([{"principal": "analysts", "privileges": ["SELECT"]}]));
+    assert_eq!(
+        body["privilege_assignments"],
+        serde_json::json!([{"principal": "analysts", "privileges": ["SELECT"]}])
+    );
 
     let (status, body) = f.replay("me.json").await;
-    assert_eq!((status, body["userName"].as_str()), (200, Some("ci@example.com")));
+    assert_eq!(
+        (status, body["userName"].as_str()),
+        (200, Some("ci@example.com"))
+    );
     let (status, body) = f.replay("create-service-principal.json").await;
     assert_eq!(status, 200, "{body}");
-    assert!(body["applicationId"].as_str().is_some_and(|a| !a.is_empty()));
+    assert!(body["applicationId"]
+        .as_str()
+        .is_some_and(|a| !a.is_empty()));
     let (status, body) = f.replay("create-token.json").await;
     assert_eq!(status, 200, "{body}");
     assert!(body["token_value"].as_str().unwrap().starts_with("dapi"));
@@ -102,6 +148,10 @@ async fn bad_requests_get_databricks_errors() {
         ("create-catalog.json", 409, "RESOURCE_ALREADY_EXISTS"),
     ] {
         let (got, body) = f.replay(event).await;
-        assert_eq!((got, body["error_code"].as_str()), (status, Some(code)), "{event}: {body}");
+        assert_eq!(
+            (got, body["error_code"].as_str()),
+            (status, Some(code)),
+            "{event}: {body}"
+        );
     }
 }

@@ -33,8 +33,16 @@ impl Function {
             .await
             .unwrap();
         let control = control(&aws, &config);
-        control.tokens().add("lambda-test-token", "ci@example.com").await.unwrap();
-        control.principals().ensure_admin("ci@example.com").await.unwrap();
+        control
+            .tokens()
+            .add("lambda-test-token", "ci@example.com")
+            .await
+            .unwrap();
+        control
+            .principals()
+            .ensure_admin("ci@example.com")
+            .await
+            .unwrap();
         let engine = engine(&aws, &control, &config).unwrap();
         Function {
             app: app(control, engine, &config).unwrap(),
@@ -44,7 +52,9 @@ impl Function {
 
     /// Replays one event file (with `{{name}}` placeholders filled) through the handler.
     async fn replay(&self, event: &str) -> (u16, Value) {
-        let path = lakeplane_testing::repo_root().join("events/sql").join(event);
+        let path = lakeplane_testing::repo_root()
+            .join("events/sql")
+            .join(event);
         let mut text = std::fs::read_to_string(&path).unwrap();
         for (k, v) in &self.vars {
             text = text.replace(&format!("{{{{{k}}}}}"), v);
@@ -53,7 +63,10 @@ impl Function {
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 }
 
@@ -62,28 +75,44 @@ async fn small_statements_run_inside_the_function() {
     let mut f = Function::start("20").await;
     let (status, body) = f.replay("create-warehouse.json").await;
     assert_eq!(status, 200, "{body}");
-    f.vars.push(("warehouse_id", body["id"].as_str().unwrap().to_string()));
+    f.vars
+        .push(("warehouse_id", body["id"].as_str().unwrap().to_string()));
     // With no workers, the function is the warehouse's compute: it starts on the next look.
     let (status, body) = f.replay("get-warehouse.json").await;
-    assert_eq!((status, body["state"].as_str()), (200, Some("RUNNING")), "{body}");
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("RUNNING")),
+        "{body}"
+    );
 
     let (status, body) = f.replay("execute-statement.json").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"]["state"], "SUCCEEDED", "{}", body["status"]);
-    assert_eq!(body["result"]["data_array"], serde_json::json!([["41", "a"]]));
+    assert_eq!(
+        body["result"]["data_array"],
+        serde_json::json!([["41", "a"]])
+    );
 
     let (status, body) = f.replay("execute-statement-links.json").await;
     assert_eq!(status, 200);
     assert_eq!(body["status"]["state"], "SUCCEEDED", "{}", body["status"]);
     assert_eq!(body["manifest"]["total_row_count"], 100000);
-    let link = body["result"]["external_links"][0]["external_link"].as_str().unwrap();
-    assert!(link.contains("X-Amz-Signature="), "a presigned S3 URL: {link}");
+    let link = body["result"]["external_links"][0]["external_link"]
+        .as_str()
+        .unwrap();
+    assert!(
+        link.contains("X-Amz-Signature="),
+        "a presigned S3 URL: {link}"
+    );
     // The link works without credentials.
     let got = reqwest_like_get(link).await;
     assert!(got > 0);
 
     let (status, body) = f.replay("execute-bad-sql.json").await;
-    assert_eq!((status, body["status"]["state"].as_str()), (200, Some("FAILED")));
+    assert_eq!(
+        (status, body["status"]["state"].as_str()),
+        (200, Some("FAILED"))
+    );
     assert_eq!(body["status"]["error"]["error_code"], "NOT_FOUND");
 }
 
@@ -91,8 +120,15 @@ async fn small_statements_run_inside_the_function() {
 async fn reqwest_like_get(url: &str) -> usize {
     let url = url.to_string();
     tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new("curl").args(["-sf", &url]).output().unwrap();
-        assert!(out.status.success(), "GET {url}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new("curl")
+            .args(["-sf", &url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "GET {url}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout.len()
     })
     .await
@@ -103,25 +139,37 @@ async fn reqwest_like_get(url: &str) -> usize {
 async fn without_inline_time_statements_wait_for_workers() {
     let mut f = Function::start("0").await;
     let (_, body) = f.replay("create-warehouse.json").await;
-    f.vars.push(("warehouse_id", body["id"].as_str().unwrap().to_string()));
+    f.vars
+        .push(("warehouse_id", body["id"].as_str().unwrap().to_string()));
     let (status, body) = f.replay("execute-async.json").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"]["state"], "PENDING");
-    f.vars.push(("statement_id", body["statement_id"].as_str().unwrap().to_string()));
+    f.vars.push((
+        "statement_id",
+        body["statement_id"].as_str().unwrap().to_string(),
+    ));
     let (status, body) = f.replay("get-statement.json").await;
-    assert_eq!((status, body["status"]["state"].as_str()), (200, Some("PENDING")));
+    assert_eq!(
+        (status, body["status"]["state"].as_str()),
+        (200, Some("PENDING"))
+    );
 }
 
 #[tokio::test]
 async fn bad_requests_get_databricks_errors() {
     let mut f = Function::start("20").await;
     let (_, body) = f.replay("create-warehouse.json").await;
-    f.vars.push(("warehouse_id", body["id"].as_str().unwrap().to_string()));
+    f.vars
+        .push(("warehouse_id", body["id"].as_str().unwrap().to_string()));
     for (event, status, code) in [
         ("execute-bad-wait.json", 400, "INVALID_PARAMETER_VALUE"),
         ("no-token.json", 401, "UNAUTHENTICATED"),
     ] {
         let (got, body) = f.replay(event).await;
-        assert_eq!((got, body["error_code"].as_str()), (status, Some(code)), "{event}: {body}");
+        assert_eq!(
+            (got, body["error_code"].as_str()),
+            (status, Some(code)),
+            "{event}: {body}"
+        );
     }
 }
