@@ -12,6 +12,7 @@ use lakeplane_store::StoreError;
 use serde_json::{json, Map};
 
 mod catalogs;
+mod sql;
 
 fn settings(name: &str) -> JobSettings {
     JobSettings::from_json(json!({"name": name, "tasks": [
