@@ -53,6 +53,7 @@ pub trait InlineRunner: Send + Sync + std::fmt::Debug + 'static {
     statements::download,
     sessions::create,
     sessions::delete,
+    sessions::feature_flags,
     warehouses::create,
     warehouses::get,
     warehouses::list,
@@ -94,6 +95,11 @@ pub fn area(services: SqlServices) -> Area {
             Method::DELETE,
             "/api/2.0/sql/sessions/{id}",
             delete(sessions::delete),
+        )
+        .route(
+            Method::GET,
+            "/api/2.0/connector-service/feature-flags/{client}/{id}",
+            get(sessions::feature_flags),
         )
         .route(Method::POST, W, post(warehouses::create))
         .route(Method::GET, W, get(warehouses::list))

@@ -48,3 +48,28 @@ pub async fn delete(
     app.control.sessions().delete(&id, &who.user_name).await?;
     Ok(axum::Json(Empty {}))
 }
+
+/// The feature flags the connector asks for: none (its defaults apply).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FeatureFlags {
+    pub flags: Vec<FeatureFlag>,
+    pub ttl_seconds: u64,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FeatureFlag {
+    pub name: String,
+    pub value: String,
+}
+
+/// The SQL connector's feature flags (it asks at connect time): none, so its defaults apply.
+#[utoipa::path(operation_id = "connector_feature_flags", get, path = "/api/2.0/connector-service/feature-flags/{client}/{id}",
+    tag = "Statement Execution",
+    params(("client" = String, Path, description = "PYTHON, …"), ("id" = String, Path, description = "The connector's version")),
+    responses((status = 200, body = FeatureFlags), Errors))]
+pub async fn feature_flags() -> axum::Json<FeatureFlags> {
+    axum::Json(FeatureFlags {
+        flags: vec![],
+        ttl_seconds: 3600,
+    })
+}

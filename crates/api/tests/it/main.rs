@@ -157,7 +157,8 @@ async fn openapi_documents_exactly_the_served_routes() {
         let uri = path
             .replace("{id}", "missing")
             .replace("{chunk}", "0")
-            .replace("{securable_type}", "table");
+            .replace("{securable_type}", "table")
+            .replace("{client}", "PYTHON");
         let (status, body) = api.call(method.parse().unwrap(), &uri, json!({})).await;
         assert_ne!(body["error_code"], "ENDPOINT_NOT_FOUND", "{method} {path}");
         let responses = &doc_json["paths"][path.as_str()][method.to_lowercase()]["responses"];
@@ -251,7 +252,8 @@ async fn hostile_input_never_gets_a_500() {
         let path = path
             .replace("{id}", "x%2F..%2F")
             .replace("{chunk}", "..%2F0")
-            .replace("{securable_type}", "TABLE");
+            .replace("{securable_type}", "TABLE")
+            .replace("{client}", "PYTHON");
         for q in queries {
             let uri = format!("{path}{q}");
             let (s, b) = api.send(method.clone(), &uri, None, Some(TOKEN)).await;
