@@ -101,3 +101,26 @@ def test_a_job_task_runs_as_its_owner(setup, w, platform):
     # Even when an admin triggers it, the job runs as its owner, who now may read.
     run = w.jobs.run_now(job.job_id).result(timeout=timedelta(seconds=120))
     assert run.state.result_state == jobs.RunResultState.SUCCESS, run.tasks[0].state.state_message
+
+
+def test_jobs_are_their_owners_and_run_as_is_an_admins_to_give(setup, w, platform):
+    wh, sp, bot, admin_sql = setup
+    sql = platform.data_dir / "count_salaries.sql"
+    sql.write_text("SELECT count(*) FROM sec.hr.salaries")
+    task = [jobs.Task(task_key="t", sql_task=jobs.SqlTask(warehouse_id=wh, file=jobs.SqlTaskFile(path=str(sql))))]
+    mine = w.jobs.create(name="admin's job", tasks=task)
+    # The admin's job runs as the admin: others may neither run nor change it.
+    with pytest.raises(PermissionDenied):
+        bot.jobs.run_now(mine.job_id)
+    with pytest.raises(PermissionDenied):
+        bot.jobs.update(mine.job_id, new_settings=jobs.JobSettings(name="taken"))
+    with pytest.raises(PermissionDenied):
+        bot.jobs.create(name="escalate", tasks=task, run_as=jobs.JobRunAs(user_name="dev@lakeplane.local"))
+    # An admin may make a job run as the bot; it then reads what the bot may, no more.
+    as_bot = w.jobs.create(name="as bot", tasks=task,
+                           run_as=jobs.JobRunAs(service_principal_name=sp.application_id))
+    assert w.jobs.get(as_bot.job_id).run_as_user_name == sp.application_id
+    admin_sql(f"REVOKE SELECT ON TABLE sec.hr.salaries FROM `{sp.application_id}`")
+    run = w.jobs.run_now(as_bot.job_id).result(timeout=timedelta(seconds=120))
+    assert run.state.result_state == jobs.RunResultState.FAILED
+    assert "Insufficient privileges" in run.tasks[0].state.state_message

@@ -99,7 +99,10 @@ impl Runs {
         );
         self.start(
             Run {
-                run_as: job.creator_user_name.clone(),
+                run_as: job
+                    .settings
+                    .run_as()
+                    .unwrap_or_else(|| job.creator_user_name.clone()),
                 job_parameters: params,
                 sql_params: request.sql_params,
                 timeout_seconds: job.settings.timeout_seconds,

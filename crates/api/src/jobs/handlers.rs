@@ -25,6 +25,49 @@ fn settings_from(body: Map<String, Value>, field: &str) -> ApiResult<JobSettings
         .map_err(|e| ApiError::invalid(format!("{field}: {e}")))
 }
 
+/// Changing, deleting and running a job are its owner's or an admin's: its tasks run as the owner
+/// (or its `run_as`), with their privileges.
+async fn require_job_owner(app: &AppState, who: &Principal, job: JobId) -> ApiResult<()> {
+    let job = app.control.jobs().get(job).await?;
+    if job.creator_user_name == who.user_name
+        || app.control.principals().is_admin(&who.user_name).await?
+    {
+        return Ok(());
+    }
+    Err(ApiError::permission_denied(format!(
+        "Only the owner of job {} or an admin may change, delete or run it.",
+        job.job_id
+    )))
+}
+
+/// Cancelling or deleting a run is its creator's, its principal's or an admin's.
+async fn require_run_party(app: &AppState, who: &Principal, run: RunId) -> ApiResult<()> {
+    let view = app.control.runs().get(run).await?;
+    if who.user_name == view.run.creator_user_name
+        || who.user_name == view.run.runs_as()
+        || app.control.principals().is_admin(&who.user_name).await?
+    {
+        return Ok(());
+    }
+    Err(ApiError::permission_denied(format!(
+        "Only the run's creator, its principal or an admin may change run {run}."
+    )))
+}
+
+/// `run_as` someone else is an admin's to set.
+async fn may_run_as(app: &AppState, who: &Principal, settings: &JobSettings) -> ApiResult<()> {
+    match settings.run_as() {
+        Some(p)
+            if p != who.user_name && !app.control.principals().is_admin(&who.user_name).await? =>
+        {
+            Err(ApiError::permission_denied(format!(
+                "Only an admin may set run_as to another principal ({p})."
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `limit` within `1..=max`, `default` when absent or 0.
 fn page(paging: &Paging, default: u64, max: u64) -> ApiResult<PageRequest> {
     let limit = match paging.limit {
@@ -56,6 +99,7 @@ pub async fn create(
         body.remove(*f);
     }
     let settings = settings_from(body, "job settings")?;
+    may_run_as(&app, &who, &settings).await?;
     let id = app.control.jobs().create(settings, &who.user_name).await?;
     Ok(axum::Json(CreateJobResponse { job_id: id.0 }))
 }
@@ -92,7 +136,18 @@ pub async fn list(
 /// Update some of a job's settings.
 #[utoipa::path(operation_id = "jobs_update", post, path = "/api/2.2/jobs/update", tag = "Jobs", request_body = UpdateJob,
     responses((status = 200, body = Empty), Errors))]
-pub async fn update(State(app): State<AppState>, Json(body): Json<UpdateJob>) -> Answer<Empty> {
+pub async fn update(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Json(body): Json<UpdateJob>,
+) -> Answer<Empty> {
+    require_job_owner(&app, &who, JobId(body.job_id)).await?;
+    if let Some(new) = &body.new_settings {
+        if new.contains_key("run_as") {
+            let settings = settings_from(new.clone(), "new_settings")?;
+            may_run_as(&app, &who, &settings).await?;
+        }
+    }
     app.control
         .jobs()
         .update(
@@ -107,8 +162,14 @@ pub async fn update(State(app): State<AppState>, Json(body): Json<UpdateJob>) ->
 /// Replace a job's settings.
 #[utoipa::path(operation_id = "jobs_reset", post, path = "/api/2.2/jobs/reset", tag = "Jobs", request_body = ResetJob,
     responses((status = 200, body = Empty), Errors))]
-pub async fn reset(State(app): State<AppState>, Json(body): Json<ResetJob>) -> Answer<Empty> {
+pub async fn reset(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Json(body): Json<ResetJob>,
+) -> Answer<Empty> {
+    require_job_owner(&app, &who, JobId(body.job_id)).await?;
     let settings = settings_from(body.new_settings, "new_settings")?;
+    may_run_as(&app, &who, &settings).await?;
     app.control
         .jobs()
         .reset(JobId(body.job_id), settings)
@@ -119,7 +180,12 @@ pub async fn reset(State(app): State<AppState>, Json(body): Json<ResetJob>) -> A
 /// Delete a job.
 #[utoipa::path(operation_id = "jobs_delete", post, path = "/api/2.2/jobs/delete", tag = "Jobs", request_body = JobRef,
     responses((status = 200, body = Empty), Errors))]
-pub async fn delete(State(app): State<AppState>, Json(body): Json<JobRef>) -> Answer<Empty> {
+pub async fn delete(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Json(body): Json<JobRef>,
+) -> Answer<Empty> {
+    require_job_owner(&app, &who, JobId(body.job_id)).await?;
     app.control.jobs().delete(JobId(body.job_id)).await?;
     Ok(axum::Json(Empty {}))
 }
@@ -132,6 +198,7 @@ pub async fn run_now(
     Extension(who): Extension<Principal>,
     Json(body): Json<RunNow>,
 ) -> Answer<RunNowResponse> {
+    require_job_owner(&app, &who, JobId(body.job_id)).await?;
     let request = RunNowRequest {
         job_parameters: body.job_parameters.unwrap_or_default(),
         sql_params: body.sql_params.unwrap_or_default(),
@@ -205,7 +272,12 @@ pub async fn list_runs(
 /// Cancel a run.
 #[utoipa::path(operation_id = "jobs_cancel_run", post, path = "/api/2.2/jobs/runs/cancel", tag = "Jobs", request_body = RunRef,
     responses((status = 200, body = Empty), Errors))]
-pub async fn cancel_run(State(app): State<AppState>, Json(body): Json<RunRef>) -> Answer<Empty> {
+pub async fn cancel_run(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Json(body): Json<RunRef>,
+) -> Answer<Empty> {
+    require_run_party(&app, &who, RunId(body.run_id)).await?;
     app.control.runs().cancel(RunId(body.run_id)).await?;
     Ok(axum::Json(Empty {}))
 }
@@ -213,7 +285,12 @@ pub async fn cancel_run(State(app): State<AppState>, Json(body): Json<RunRef>) -
 /// Delete an ended run.
 #[utoipa::path(operation_id = "jobs_delete_run", post, path = "/api/2.2/jobs/runs/delete", tag = "Jobs", request_body = RunRef,
     responses((status = 200, body = Empty), Errors))]
-pub async fn delete_run(State(app): State<AppState>, Json(body): Json<RunRef>) -> Answer<Empty> {
+pub async fn delete_run(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Json(body): Json<RunRef>,
+) -> Answer<Empty> {
+    require_run_party(&app, &who, RunId(body.run_id)).await?;
     app.control.runs().delete(RunId(body.run_id)).await?;
     Ok(axum::Json(Empty {}))
 }
@@ -223,8 +300,19 @@ pub async fn delete_run(State(app): State<AppState>, Json(body): Json<RunRef>) -
     responses((status = 200, body = RunOutputResponse), Errors))]
 pub async fn get_output(
     State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
     Query(q): Query<RunRef>,
 ) -> Answer<RunOutputResponse> {
     let (parent, task) = app.control.runs().output(RunId(q.run_id)).await?;
+    // The output holds rows read with the run's principal's privileges.
+    if !(who.user_name == parent.run.creator_user_name
+        || who.user_name == parent.run.runs_as()
+        || app.control.principals().is_admin(&who.user_name).await?)
+    {
+        return Err(ApiError::permission_denied(format!(
+            "Only the run's creator, its principal or an admin may read run {}'s output.",
+            q.run_id
+        )));
+    }
     Ok(axum::Json(RunOutputResponse::new(&parent, &task)))
 }

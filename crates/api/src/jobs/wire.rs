@@ -51,7 +51,11 @@ impl JobResponse {
             job_id: job.job_id.0,
             created_time: job.created_time,
             creator_user_name: job.creator_user_name.clone(),
-            run_as_user_name: full.then(|| job.creator_user_name.clone()),
+            run_as_user_name: full.then(|| {
+                job.settings
+                    .run_as()
+                    .unwrap_or_else(|| job.creator_user_name.clone())
+            }),
             settings,
             has_more: false,
         }
@@ -224,7 +228,7 @@ impl RunResponse {
             attempt_number: 0,
             run_name: r.run_name.clone(),
             creator_user_name: r.creator_user_name.clone(),
-            run_as_user_name: r.creator_user_name.clone(),
+            run_as_user_name: r.runs_as().to_string(),
             state: run_state(r),
             status: run_status(r),
             timing: Timing {

@@ -58,6 +58,17 @@ pub struct JobParameterDefinition {
 }
 
 impl JobSettings {
+    /// Who the job's runs run as, if `run_as` names someone: `{"user_name": …}` or
+    /// `{"service_principal_name": …}` (an application id).
+    pub fn run_as(&self) -> Option<String> {
+        let r = self.extra.get("run_as")?;
+        ["user_name", "service_principal_name"]
+            .iter()
+            .find_map(|k| r.get(k).and_then(Value::as_str))
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string)
+    }
+
     /// The name shown in lists and runs.
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or("Untitled")
