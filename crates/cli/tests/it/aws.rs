@@ -59,6 +59,7 @@ async fn a_job_run_through_the_lambda_handler_is_executed_by_a_worker_on_dynamod
             &format!("dynamodb://{table}"),
             "--user",
             "admin@example.com",
+            "--admin",
         ])
         .args(["--token", "aws-e2e-token"])
         .output()

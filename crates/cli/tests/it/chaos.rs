@@ -85,6 +85,12 @@ async fn run_with_kills(p: &Platform, kills: usize, tag: &str) -> (RunId, usize,
                 .id,
         );
     }
+    // The chaos is about faults, not grants: the job's owner is an admin.
+    p.control
+        .principals()
+        .ensure_admin("chaos@example.com")
+        .await
+        .unwrap();
     let job = p
         .control
         .jobs()
