@@ -121,6 +121,34 @@ impl Engine {
             .map(|_| ())
     }
 
+    /// `CREATE TABLE name [COMMENT …] [TBLPROPERTIES (…)] LOCATION 'location'` over an existing
+    /// Delta table: an external table whose schema is its log's.
+    pub async fn create_external_table(
+        &self,
+        ctx: &ExecContext,
+        name: &FullName,
+        location: &str,
+        comment: Option<String>,
+        properties: Vec<(String, String)>,
+    ) -> EngineResult<()> {
+        let ct = crate::sql::ast::CreateTable {
+            name: object_name(&[&name.catalog, &name.schema, &name.name]),
+            or_replace: false,
+            if_not_exists: false,
+            columns: vec![],
+            checks: vec![],
+            partitioned_by: vec![],
+            location: Some(location.to_string()),
+            comment,
+            properties,
+            query: None,
+        };
+        Script::new(self, ctx)?
+            .create_table(0, ct)
+            .await
+            .map(|_| ())
+    }
+
     /// `DROP TABLE` or `DROP VIEW`, whichever it is.
     pub async fn drop_table(&self, ctx: &ExecContext, name: &FullName) -> EngineResult<()> {
         let script = Script::new(self, ctx)?;

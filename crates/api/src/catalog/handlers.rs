@@ -475,6 +475,44 @@ pub async fn list_tables(
     }))
 }
 
+/// Register an existing Delta table as an external table (managed tables are made with SQL).
+#[utoipa::path(operation_id = "uc_tables_create", post, path = "/api/2.1/unity-catalog/tables", tag = "Unity Catalog",
+    request_body = CreateTable, responses((status = 200, body = TableResponse), Errors))]
+pub async fn create_table(
+    State(app): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Extension(engine): Extension<Engine>,
+    Json(body): Json<CreateTable>,
+) -> Answer<TableResponse> {
+    if !body.table_type.eq_ignore_ascii_case("EXTERNAL")
+        || !body.data_source_format.eq_ignore_ascii_case("DELTA")
+    {
+        return Err(ApiError::invalid(
+            "only EXTERNAL DELTA tables can be created through the API; create managed tables and views with SQL",
+        ));
+    }
+    let name =
+        FullName::new(&body.catalog_name, &body.schema_name, &body.name).map_err(invalid_name)?;
+    let props = body.properties.unwrap_or_default().into_iter().collect();
+    engine
+        .create_external_table(
+            &ctx(&app, &who).await?,
+            &name,
+            &body.storage_location,
+            body.comment,
+            props,
+        )
+        .await
+        .map_err(engine_error)?;
+    let t = app
+        .control
+        .catalogs()
+        .get_table(&name)
+        .await
+        .map_err(catalog_error)?;
+    Ok(axum::Json(with_columns(&app, &engine, &who, &t).await?))
+}
+
 /// Get a table or view, with its columns.
 #[utoipa::path(operation_id = "uc_tables_get", get, path = "/api/2.1/unity-catalog/tables/{id}", tag = "Unity Catalog",
     params(("id" = String, Path, description = "catalog.schema.table")),

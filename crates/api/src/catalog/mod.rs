@@ -23,6 +23,7 @@ use lakeplane_http::{Area, Routes};
     handlers::get_schema,
     handlers::update_schema,
     handlers::delete_schema,
+    handlers::create_table,
     handlers::list_tables,
     handlers::get_table,
     handlers::table_exists,
@@ -83,6 +84,7 @@ pub fn area(engine: Engine) -> Area {
             &format!("{P}/schemas/{{id}}"),
             delete(h::delete_schema),
         )
+        .route(Method::POST, &format!("{P}/tables"), post(h::create_table))
         .route(Method::GET, &format!("{P}/tables"), get(h::list_tables))
         .route(
             Method::GET,

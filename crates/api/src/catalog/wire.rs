@@ -237,6 +237,28 @@ pub struct UpdateSecurable {
     pub new_name: Option<String>,
 }
 
+/// `POST /tables`: registers an existing Delta table as an external table.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateTable {
+    pub name: String,
+    pub catalog_name: String,
+    pub schema_name: String,
+    /// EXTERNAL (managed tables are made with SQL).
+    pub table_type: String,
+    /// DELTA.
+    pub data_source_format: String,
+    pub storage_location: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub properties: Option<BTreeMap<String, String>>,
+    /// Accepted; the table's columns are its Delta log's.
+    #[allow(dead_code)]
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub columns: Option<Vec<serde_json::Value>>,
+}
+
 /// PATCH of a table.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateTable {

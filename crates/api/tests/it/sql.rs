@@ -468,3 +468,58 @@ async fn unity_catalog_lists_what_sql_creates_and_the_other_way_round() {
         assert_eq!(s, status, "{uri}");
     }
 }
+
+#[tokio::test]
+async fn an_existing_delta_table_is_registered_as_an_external_table() {
+    let api = Api::new().await;
+    let uc = "/api/2.1/unity-catalog";
+    let ctx = lakeplane_engine::ExecContext::new("tester");
+    let location = api.dir.path().join("ext");
+    std::fs::create_dir_all(&location).unwrap();
+    let location = location.canonicalize().unwrap().display().to_string();
+    api.engine
+        .execute(&ctx, &format!("CREATE TABLE old (id BIGINT, v STRING) LOCATION '{location}'; INSERT INTO old VALUES (1, 'a'); DROP TABLE old"))
+        .await
+        .unwrap();
+    let t = checked(
+        &api,
+        Method::POST,
+        &format!("{uc}/tables"),
+        &format!("{uc}/tables"),
+        json!({
+        "name": "again", "catalog_name": "main", "schema_name": "default", "table_type": "EXTERNAL",
+        "data_source_format": "DELTA", "storage_location": location, "comment": "registered"}),
+    )
+    .await;
+    assert_eq!(
+        (t["table_type"].as_str(), t["comment"].as_str()),
+        (Some("EXTERNAL"), Some("registered"))
+    );
+    assert_eq!(t["columns"][1]["name"], "v");
+    let batches = api
+        .engine
+        .execute(&ctx, "SELECT count(*) AS n FROM again")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(batches[0].num_rows(), 1);
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &format!("{uc}/tables"),
+            json!({
+        "name": "m", "catalog_name": "main", "schema_name": "default", "table_type": "MANAGED",
+        "data_source_format": "DELTA", "storage_location": location}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_PARAMETER_VALUE"))
+    );
+    let (status, _) = api.call(Method::POST, &format!("{uc}/tables"), json!({
+        "name": "nothing", "catalog_name": "main", "schema_name": "default", "table_type": "EXTERNAL",
+        "data_source_format": "DELTA", "storage_location": "/etc"})).await;
+    assert!(status.is_client_error(), "{status}");
+}
