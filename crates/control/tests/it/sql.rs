@@ -108,7 +108,7 @@ async fn a_cancel_takes_a_statement_from_its_worker_who_then_writes_nothing() {
         .unwrap();
     let mut held = control
         .statements()
-        .claim_next("a", &[w.id.clone()], 10_000)
+        .claim_next("a", std::slice::from_ref(&w.id), 10_000)
         .await
         .unwrap()
         .unwrap();
@@ -187,7 +187,7 @@ async fn a_released_statement_is_waiting_again_and_its_claim_does_not_count() {
     assert!(control.statements().release(&held).await.unwrap());
     let again = control
         .statements()
-        .claim_next("w", &[w.id.clone()], 10_000)
+        .claim_next("w", std::slice::from_ref(&w.id), 10_000)
         .await
         .unwrap()
         .unwrap();
