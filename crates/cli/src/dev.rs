@@ -137,23 +137,25 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             spawn_worker(&a, n)
         }));
     }
+    let url = format!("http://{addr}");
+    let signer = lakeplane_engine::results::LinkSigner::random();
+    let results: std::sync::Arc<dyn lakeplane_core::sql::ResultStore> =
+        std::sync::Arc::new(crate::platform::Locations::default().result_store(
+            &args.data_dir,
+            &local.engine,
+            Some((url.clone(), signer.clone())),
+        )?);
     background.spawn(reconcile(
         local.control.clone(),
+        results.clone(),
         std::time::Duration::from_millis(args.reconcile_ms.max(10)),
     ));
-    let url = format!("http://{addr}");
     crate::say!("lakeplane is running at {url}");
     crate::say!("  data directory: {}", args.data_dir.display());
     crate::say!("  workers:        {}", args.workers);
     crate::say!("  connect:        DATABRICKS_HOST={url} DATABRICKS_TOKEN=<your token>");
-    let signer = lakeplane_engine::results::LinkSigner::random();
-    let results = crate::platform::Locations::default().result_store(
-        &args.data_dir,
-        &local.engine,
-        Some((url.clone(), signer.clone())),
-    )?;
     let sql = lakeplane_api::sql::area(lakeplane_api::sql::SqlServices {
-        results: std::sync::Arc::new(results),
+        results,
         signer: Some(signer),
         inline: None,
     });
@@ -192,12 +194,29 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 }
 
 /// Sweeps with the reconciler every `every`, for as long as the platform runs.
-async fn reconcile(control: lakeplane_control::Control, every: std::time::Duration) {
+async fn reconcile(
+    control: lakeplane_control::Control,
+    results: std::sync::Arc<dyn lakeplane_core::sql::ResultStore>,
+    every: std::time::Duration,
+) {
     let queues = vec![lakeplane_control::DEFAULT_QUEUE.to_string()];
     loop {
         tokio::time::sleep(every).await;
         if let Err(e) = control.reconciler().sweep(&queues).await {
             tracing::warn!(error = %e, "reconciler sweep failed; trying again");
+        }
+        // Ended statements go after a day, with their result chunks.
+        let before = lakeplane_control::time::now_ms()
+            - lakeplane_core::sql::statement::STATEMENT_RETENTION_MS;
+        match control.statements().expire(before, 100).await {
+            Ok(ids) => {
+                for id in ids {
+                    if let Err(e) = results.delete(&id).await {
+                        tracing::warn!(statement = %id, error = %e, "could not delete an expired result");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "expiring statements failed; trying again"),
         }
     }
 }

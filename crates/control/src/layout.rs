@@ -27,6 +27,8 @@ pub const CATALOGS: &str = "CATALOGS";
 pub const PRINCIPALS: &str = "PRINCIPALS";
 /// The listing of all groups, by id.
 pub const GROUPS: &str = "GROUPS";
+/// The status listing of the statements that have ended, oldest first (for expiry).
+pub const ENDED_STATEMENTS: &str = "ENDED_STATEMENTS";
 /// The listing of all SQL warehouses, by id.
 pub const WAREHOUSES: &str = "WAREHOUSES";
 /// The status listing of the runs that have not ended, newest first.
@@ -340,6 +342,15 @@ impl Record for Statement {
         item.queue = self
             .due_at()
             .map(|d| QueueEntry::new(warehouse_queue(&self.request.warehouse_id), d));
+        item.status = self
+            .finished_at
+            .filter(|_| self.state.is_terminal())
+            .map(|at| {
+                IndexEntry::new(
+                    ENDED_STATEMENTS,
+                    format!("{}#{}", padded(at.max(0) as u64), self.id),
+                )
+            });
     }
 
     /// A renewal moves only the queue entry; the entry holds the current lease expiry.

@@ -63,10 +63,26 @@ pub async fn handle(control: &Control, config: &Config, event: &Value) -> Result
         .sweep(&config.queues)
         .await
         .map_err(|e| format!("sweep failed: {e}"))?;
-    tracing::info!(leases_expired, runs_checked, runs_failed, "sweep done");
+    // Ended statements go after a day (their results expire with the bucket's lifecycle rule).
+    let before =
+        lakeplane_control::time::now_ms() - lakeplane_core::sql::statement::STATEMENT_RETENTION_MS;
+    let statements_expired = control
+        .statements()
+        .expire(before, 1000)
+        .await
+        .map_err(|e| format!("expiring statements failed: {e}"))?
+        .len();
+    tracing::info!(
+        leases_expired,
+        runs_checked,
+        runs_failed,
+        statements_expired,
+        "sweep done"
+    );
     Ok(json!({
         "leases_expired": leases_expired,
         "runs_checked": runs_checked,
         "runs_failed": runs_failed,
+        "statements_expired": statements_expired,
     }))
 }

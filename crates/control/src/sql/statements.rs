@@ -8,6 +8,7 @@ use lakeplane_core::sql::{
 
 use crate::doc::{retry, Documents, Record, Versioned};
 use crate::error::{ControlError, ControlResult};
+use crate::layout::ENDED_STATEMENTS;
 use crate::sql::{Sessions, Warehouses};
 use crate::time::now_ms;
 
@@ -125,6 +126,33 @@ impl Statements {
             })
             .await?;
         Ok(s)
+    }
+
+    /// Deletes up to `limit` statements that ended before `before` (epoch ms), oldest first, and
+    /// returns their ids (their result chunks are the caller's to delete, or expire with the
+    /// bucket's lifecycle). Running and waiting statements are never touched.
+    pub async fn expire(&self, before: i64, limit: usize) -> ControlResult<Vec<String>> {
+        let page = crate::doc::PageRequest {
+            limit: limit.max(1),
+            ..Default::default()
+        };
+        let ended = self
+            .docs
+            .list::<Statement>(
+                lakeplane_store::Index::Status,
+                ENDED_STATEMENTS,
+                &page,
+                |s| s.finished_at.is_some_and(|f| f < before) && s.state.is_terminal(),
+            )
+            .await?;
+        let mut gone = Vec::new();
+        for s in ended.items {
+            match self.docs.delete::<Statement>(&s.id).await {
+                Ok(()) | Err(ControlError::NotFound { .. }) => gone.push(s.id),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(gone)
     }
 
     /// Claims one due statement from the first of `queues` (warehouse ids) that has one.

@@ -256,3 +256,44 @@ async fn an_idle_warehouse_stops_after_its_auto_stop_minutes() {
         WarehouseState::Stopped
     );
 }
+
+#[tokio::test]
+async fn ended_statements_expire_and_waiting_ones_stay() {
+    let (control, _) = faulty().await;
+    let w = control.warehouses().create(spec(10), "me").await.unwrap();
+    let ended = control
+        .statements()
+        .submit(statement(&w.id), "me")
+        .await
+        .unwrap();
+    let waiting = control
+        .statements()
+        .submit(statement(&w.id), "me")
+        .await
+        .unwrap();
+    control.statements().cancel(&ended.id, "me").await.unwrap();
+    let now = lakeplane_control::time::now_ms();
+    assert!(
+        control
+            .statements()
+            .expire(now - 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "too recent"
+    );
+    assert_eq!(
+        control.statements().expire(now + 1, 10).await.unwrap(),
+        vec![ended.id.clone()]
+    );
+    assert!(control.statements().get(&ended.id, "me").await.is_err());
+    assert_eq!(
+        control
+            .statements()
+            .get(&waiting.id, "me")
+            .await
+            .unwrap()
+            .state,
+        StatementState::Pending
+    );
+}

@@ -15,6 +15,8 @@ pub const MAX_PARAMETERS: usize = 256;
 pub const MAX_PARAMETER_BYTES: usize = 16 * 1024;
 /// The most chunks one result has; rows past them are dropped and the manifest says `truncated`.
 pub const MAX_CHUNKS: usize = 1000;
+/// How long an ended statement (and its result) is kept, in milliseconds: a day.
+pub const STATEMENT_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 /// How many times a statement may lose its worker before it fails instead of running again.
 pub const MAX_STATEMENT_ATTEMPTS: u32 = 3;
 
