@@ -2,8 +2,10 @@
 //! What SQL DDL creates, these list; what these create or delete, SQL sees: both go through the
 //! one catalog port. Lists page by name (`max_results`, `page_token`; 0 lets the server choose).
 
+mod common;
 mod handlers;
 mod permissions;
+mod tables;
 mod wire;
 
 use axum::http::Method;
@@ -23,14 +25,14 @@ use lakeplane_http::{Area, Routes};
     handlers::get_schema,
     handlers::update_schema,
     handlers::delete_schema,
-    handlers::create_table,
-    handlers::list_tables,
-    handlers::get_table,
-    handlers::table_exists,
-    handlers::update_table,
-    handlers::delete_table,
-    handlers::table_summaries,
-    handlers::metastore_summary,
+    tables::create_table,
+    tables::list_tables,
+    tables::get_table,
+    tables::table_exists,
+    tables::update_table,
+    tables::delete_table,
+    tables::table_summaries,
+    tables::metastore_summary,
     permissions::get,
     permissions::update,
     permissions::effective,
@@ -84,37 +86,45 @@ pub fn area(engine: Engine) -> Area {
             &format!("{P}/schemas/{{id}}"),
             delete(h::delete_schema),
         )
-        .route(Method::POST, &format!("{P}/tables"), post(h::create_table))
-        .route(Method::GET, &format!("{P}/tables"), get(h::list_tables))
+        .route(
+            Method::POST,
+            &format!("{P}/tables"),
+            post(tables::create_table),
+        )
+        .route(
+            Method::GET,
+            &format!("{P}/tables"),
+            get(tables::list_tables),
+        )
         .route(
             Method::GET,
             &format!("{P}/tables/{{id}}"),
-            get(h::get_table),
+            get(tables::get_table),
         )
         .route(
             Method::GET,
             &format!("{P}/tables/{{id}}/exists"),
-            get(h::table_exists),
+            get(tables::table_exists),
         )
         .route(
             Method::PATCH,
             &format!("{P}/tables/{{id}}"),
-            patch(h::update_table),
+            patch(tables::update_table),
         )
         .route(
             Method::DELETE,
             &format!("{P}/tables/{{id}}"),
-            delete(h::delete_table),
+            delete(tables::delete_table),
         )
         .route(
             Method::GET,
             &format!("{P}/table-summaries"),
-            get(h::table_summaries),
+            get(tables::table_summaries),
         )
         .route(
             Method::GET,
             &format!("{P}/metastore_summary"),
-            get(h::metastore_summary),
+            get(tables::metastore_summary),
         )
         .route(
             Method::GET,

@@ -11,7 +11,7 @@ use lakeplane_http::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::handlers::{catalog_error, identity, require_owner, require_visible};
+use super::common::{catalog_error, identity, require_owner, require_visible};
 use crate::Errors;
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -6,8 +6,10 @@
 //! `wait_timeout` for it to end; results are answered inline (JSON text or base64 Arrow) or as
 //! links to the chunks (presigned S3 URLs on AWS; signed `lakeplane dev` URLs locally).
 
+mod links;
 mod sessions;
 mod statements;
+mod warehouse_wire;
 mod warehouses;
 mod wire;
 
@@ -50,7 +52,7 @@ pub trait InlineRunner: Send + Sync + std::fmt::Debug + 'static {
     statements::chunk,
     statements::cancel,
     statements::close,
-    statements::download,
+    links::download,
     sessions::create,
     sessions::delete,
     sessions::feature_flags,
@@ -132,7 +134,7 @@ pub fn area(services: SqlServices) -> Area {
                 "{}/{{id}}/{{chunk}}",
                 lakeplane_engine::results::SERVED_PATH
             ),
-            get(statements::download),
+            get(links::download),
         )
         .extension(services);
     let mut area = Area::new(routes, <SqlDoc as utoipa::OpenApi>::openapi());

@@ -13,9 +13,8 @@ use lakeplane_core::sql::{
     Disposition, Format, Manifest, NewStatement, ResultsError, Statement, StatementParam,
     StatementState,
 };
-use lakeplane_http::extract::{Json, PathParam, Query};
+use lakeplane_http::extract::{Json, PathParam};
 use lakeplane_http::{ApiError, ApiResult, AppState};
-use serde::Deserialize;
 
 use super::wire::*;
 use super::SqlServices;
@@ -324,7 +323,7 @@ async fn result_data(
     }
 }
 
-fn results_error(e: ResultsError) -> ApiError {
+pub(super) fn results_error(e: ResultsError) -> ApiError {
     match e {
         ResultsError::NotFound { .. } => ApiError::new(
             StatusCode::NOT_FOUND,
@@ -359,43 +358,4 @@ fn splice(mut object: String, key: &str, raw: &str) -> String {
 pub(crate) fn rfc3339(ms: i64) -> String {
     let t = std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
     humantime::format_rfc3339_millis(t).to_string()
-}
-
-/// A served link's signature.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Signed {
-    #[serde(
-        default,
-        deserialize_with = "lakeplane_http::extract::lenient::opt_u64"
-    )]
-    pub expires: Option<u64>,
-    #[serde(default)]
-    pub signature: Option<String>,
-}
-
-/// A result chunk behind a signed, expiring link (`lakeplane dev` only; on AWS links are presigned
-/// S3 URLs). No token: the signature is the credential.
-#[utoipa::path(operation_id = "results_download", get, path = "/api/2.0/lakeplane/results/{id}/{chunk}", tag = "Statement Execution",
-    security(()),
-    params(("id" = String, Path, description = "The statement's id"), ("chunk" = u64, Path, description = "The chunk's index"), Signed),
-    responses((status = 200, description = "The chunk's bytes", content_type = "application/octet-stream"),
-              (status = 403, body = lakeplane_http::ErrorBody), (status = 404, body = lakeplane_http::ErrorBody)))]
-pub async fn download(
-    Extension(sql): Extension<SqlServices>,
-    Path((id, chunk)): Path<(String, String)>,
-    Query(q): Query<Signed>,
-) -> ApiResult<Response> {
-    let denied = || ApiError::permission_denied("The link is invalid or has expired.");
-    let (Some(signer), Ok(index), Some(expires), Some(signature)) =
-        (&sql.signer, chunk.parse::<u64>(), q.expires, q.signature)
-    else {
-        return Err(denied());
-    };
-    let now = lakeplane_control::time::now_ms();
-    if !signer.verify(&id, index, expires as i64, &signature, now) {
-        return Err(denied());
-    }
-    let bytes = sql.results.get(&id, index).await.map_err(results_error)?;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }

@@ -8,7 +8,8 @@ use lakeplane_http::extract::{lenient, Json, PathParam, Query};
 use lakeplane_http::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 
-use super::wire::*;
+use super::warehouse_wire::*;
+use super::wire::Empty;
 use super::SqlServices;
 use crate::Errors;
 
