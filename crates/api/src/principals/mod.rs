@@ -5,6 +5,7 @@
 //! admins' (members of `admins`).
 
 mod scim;
+mod scim_wire;
 mod tokens;
 
 use axum::http::Method;

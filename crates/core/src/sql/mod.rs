@@ -6,6 +6,7 @@
 //! it under a lease (as it claims task runs), runs it, writes its result as chunk files to the
 //! result store and records the manifest; the client polls the document.
 
+pub mod manifest;
 pub mod results;
 pub mod statement;
 pub mod warehouse;

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, DomainResult};
 use crate::run::bound_message;
+
+pub use super::manifest::{Chunk, Column, Compression, Disposition, Format, Manifest, MAX_CHUNKS};
 use crate::run::MAX_CLOCK_SKEW_MS;
 
 /// The longest statement text, in bytes (the document must fit in one store item).
@@ -13,8 +15,6 @@ pub const MAX_STATEMENT_BYTES: usize = 128 * 1024;
 /// The most parameters, and the longest parameter value in bytes.
 pub const MAX_PARAMETERS: usize = 256;
 pub const MAX_PARAMETER_BYTES: usize = 16 * 1024;
-/// The most chunks one result has; rows past them are dropped and the manifest says `truncated`.
-pub const MAX_CHUNKS: usize = 1000;
 /// How long an ended statement (and its result) is kept, in milliseconds: a day.
 pub const STATEMENT_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 /// How many times a statement may lose its worker before it fails instead of running again.
@@ -35,31 +35,6 @@ impl StatementState {
     pub fn is_terminal(self) -> bool {
         !matches!(self, StatementState::Pending | StatementState::Running)
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Disposition {
-    Inline,
-    ExternalLinks,
-    /// `INLINE_OR_EXTERNAL_LINKS`: inline when the result is small, links otherwise.
-    InlineOrExternalLinks,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Format {
-    JsonArray,
-    ArrowStream,
-    Csv,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Compression {
-    #[default]
-    None,
-    Lz4Frame,
 }
 
 /// A named parameter: `:name` in the SQL, bound as a value of `type` (STRING when unset).
@@ -98,42 +73,6 @@ impl StatementError {
         self.sql_state = state.map(str::to_string);
         self
     }
-}
-
-/// A result column, in Databricks' type names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Column {
-    pub name: String,
-    pub type_text: String,
-    pub type_name: String,
-    pub position: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub type_precision: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub type_scale: Option<u32>,
-}
-
-/// One chunk of a result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Chunk {
-    pub chunk_index: u64,
-    pub row_offset: u64,
-    pub row_count: u64,
-    pub byte_count: u64,
-}
-
-/// What a statement's result holds and where its chunks are.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub format: Format,
-    pub columns: Vec<Column>,
-    pub chunks: Vec<Chunk>,
-    pub total_row_count: u64,
-    pub total_byte_count: u64,
-    /// Rows were dropped: `row_limit`, `byte_limit` or [`MAX_CHUNKS`] was reached.
-    pub truncated: bool,
-    #[serde(default)]
-    pub compression: Compression,
 }
 
 /// What a client asks to run.

@@ -1,18 +1,18 @@
 //! How each record is laid out in the state store: its key, its listings, its place in the work
 //! queue and its alias. One place, matching `infra/dynamodb-table.md`.
 
-use lakeplane_core::catalog::{CatalogInfo, FullName, SchemaInfo, SchemaName, TableInfo};
+mod catalog;
+mod sql;
+
 use lakeplane_core::job::Job;
 use lakeplane_core::run::{Run, TaskRun, TaskState, MAX_CLOCK_SKEW_MS};
-use lakeplane_core::sql::{warehouse_queue, Statement, StatementState, Warehouse};
 use lakeplane_core::{JobId, RunId, TaskKey};
 use lakeplane_store::{IndexEntry, Item, Key, QueueEntry};
 
-use crate::catalogs::GrantsDoc;
+pub use catalog::{schemas_of, tables_of};
+
 use crate::doc::Record;
-use crate::principals::{group_alias, principal_alias, GroupDoc, PrincipalDoc};
 use crate::queries::SavedQuery;
-use crate::sql::Session;
 use crate::tokens::Token;
 
 /// The listing of all jobs.
@@ -41,7 +41,7 @@ const RUN_SK: &str = "RUN";
 const TASK_SK_PREFIX: &str = "TASK#";
 
 /// Zero-padded so that string order is numeric order.
-fn padded(n: u64) -> String {
+pub(crate) fn padded(n: u64) -> String {
     format!("{n:020}")
 }
 
@@ -239,190 +239,4 @@ impl Record for Token {
 /// The listing of a principal's tokens, by token id.
 pub fn tokens_of(user_name: &str) -> String {
     format!("PRINCIPAL#{user_name}#TOKENS")
-}
-
-/// The listing of a catalog's schemas, by name.
-pub fn schemas_of(catalog: &str) -> String {
-    format!("CATALOG#{catalog}#SCHEMAS")
-}
-
-/// The listing of a schema's tables and views, by name.
-pub fn tables_of(schema: &SchemaName) -> String {
-    format!("SCHEMA#{schema}#TABLES")
-}
-
-impl Record for CatalogInfo {
-    const KIND: &'static str = "Catalog";
-    type Id = String;
-
-    fn key_of(name: &String) -> Key {
-        Key::new(format!("CATALOG#{name}"), "CATALOG")
-    }
-
-    fn id(&self) -> String {
-        self.name.clone()
-    }
-
-    fn layout(&self, item: &mut Item) {
-        item.collection = Some(IndexEntry::new(CATALOGS, self.name.clone()));
-    }
-}
-
-impl Record for SchemaInfo {
-    const KIND: &'static str = "Schema";
-    type Id = SchemaName;
-
-    fn key_of(name: &SchemaName) -> Key {
-        Key::new(format!("SCHEMA#{name}"), "SCHEMA")
-    }
-
-    fn id(&self) -> SchemaName {
-        self.full_name()
-    }
-
-    fn layout(&self, item: &mut Item) {
-        item.parent = Some(IndexEntry::new(
-            schemas_of(&self.catalog_name),
-            self.name.clone(),
-        ));
-    }
-}
-
-impl Record for TableInfo {
-    const KIND: &'static str = "Table";
-    type Id = FullName;
-
-    fn key_of(name: &FullName) -> Key {
-        Key::new(format!("TABLE#{name}"), "TABLE")
-    }
-
-    fn id(&self) -> FullName {
-        self.full_name()
-    }
-
-    fn layout(&self, item: &mut Item) {
-        item.parent = Some(IndexEntry::new(
-            tables_of(&self.full_name().schema_name()),
-            self.name.clone(),
-        ));
-    }
-}
-
-impl Record for Warehouse {
-    const KIND: &'static str = "Warehouse";
-    type Id = String;
-
-    fn key_of(id: &String) -> Key {
-        Key::new(format!("WAREHOUSE#{id}"), "WAREHOUSE")
-    }
-
-    fn id(&self) -> String {
-        self.id.clone()
-    }
-
-    fn layout(&self, item: &mut Item) {
-        item.collection = Some(IndexEntry::new(WAREHOUSES, self.id.clone()));
-    }
-}
-
-impl Record for Statement {
-    const KIND: &'static str = "Statement";
-    type Id = String;
-
-    fn key_of(id: &String) -> Key {
-        Key::new(format!("STATEMENT#{id}"), "STATEMENT")
-    }
-
-    fn id(&self) -> String {
-        self.id.clone()
-    }
-
-    /// Due in its warehouse's queue while it waits, and at its lease's end while it runs.
-    fn layout(&self, item: &mut Item) {
-        item.queue = self
-            .due_at()
-            .map(|d| QueueEntry::new(warehouse_queue(&self.request.warehouse_id), d));
-        item.status = self
-            .finished_at
-            .filter(|_| self.state.is_terminal())
-            .map(|at| {
-                IndexEntry::new(
-                    ENDED_STATEMENTS,
-                    format!("{}#{}", padded(at.max(0) as u64), self.id),
-                )
-            });
-    }
-
-    /// A renewal moves only the queue entry; the entry holds the current lease expiry.
-    fn restore(&mut self, item: &Item) {
-        if let (StatementState::Running, Some(lease), Some(q)) =
-            (self.state, self.lease.as_mut(), item.queue.as_ref())
-        {
-            lease.expires_at = q.due_at - MAX_CLOCK_SKEW_MS;
-        }
-    }
-}
-
-impl Record for Session {
-    const KIND: &'static str = "Session";
-    type Id = String;
-
-    fn key_of(id: &String) -> Key {
-        Key::new(format!("SESSION#{id}"), "SESSION")
-    }
-
-    fn id(&self) -> String {
-        self.id.clone()
-    }
-}
-
-impl Record for GrantsDoc {
-    const KIND: &'static str = "Grants";
-    type Id = String;
-
-    /// By the object's id, not its name.
-    fn key_of(object_id: &String) -> Key {
-        Key::new(format!("GRANTS#{object_id}"), "GRANTS")
-    }
-
-    fn id(&self) -> String {
-        self.object_id.clone()
-    }
-}
-
-impl Record for PrincipalDoc {
-    const KIND: &'static str = "Principal";
-    type Id = String;
-
-    fn key_of(id: &String) -> Key {
-        Key::new(format!("PRINCIPAL#{id}"), "PRINCIPAL")
-    }
-
-    fn id(&self) -> String {
-        self.id.clone()
-    }
-
-    /// Unique by name: the alias makes a second principal of one name fail to insert.
-    fn layout(&self, item: &mut Item) {
-        item.collection = Some(IndexEntry::new(PRINCIPALS, self.id.clone()));
-        item.alias = Some(principal_alias(&self.name));
-    }
-}
-
-impl Record for GroupDoc {
-    const KIND: &'static str = "Group";
-    type Id = String;
-
-    fn key_of(id: &String) -> Key {
-        Key::new(format!("GROUP#{id}"), "GROUP")
-    }
-
-    fn id(&self) -> String {
-        self.id.clone()
-    }
-
-    fn layout(&self, item: &mut Item) {
-        item.collection = Some(IndexEntry::new(GROUPS, self.id.clone()));
-        item.alias = Some(group_alias(&self.display_name));
-    }
 }
