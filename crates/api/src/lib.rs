@@ -43,6 +43,13 @@ pub fn shell(control: Control) -> Shell {
     shell
 }
 
+/// Epoch milliseconds as RFC 3339 with milliseconds (`2024-05-01T12:00:00.000Z`).
+#[cfg(any(feature = "queries", feature = "sql"))]
+pub(crate) fn rfc3339(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
 /// The errors every authenticated operation may answer, as the document lists them.
 #[allow(dead_code)] // documentation type: only its responses are used
 #[derive(utoipa::IntoResponses)]

@@ -71,11 +71,6 @@ pub struct QueryResponse {
     pub lifecycle_state: String,
 }
 
-fn rfc3339(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_millis(t).to_string()
-}
-
 impl From<&SavedQuery> for QueryResponse {
     fn from(q: &SavedQuery) -> QueryResponse {
         QueryResponse {
@@ -86,8 +81,8 @@ impl From<&SavedQuery> for QueryResponse {
             description: q.description.clone(),
             owner_user_name: q.owner_user_name.clone(),
             last_modifier_user_name: q.owner_user_name.clone(),
-            create_time: rfc3339(q.created_ms),
-            update_time: rfc3339(q.updated_ms),
+            create_time: crate::rfc3339(q.created_ms),
+            update_time: crate::rfc3339(q.updated_ms),
             lifecycle_state: "ACTIVE".into(),
         }
     }

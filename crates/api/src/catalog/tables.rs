@@ -7,7 +7,7 @@ use lakeplane_control::Principal;
 use lakeplane_core::catalog::{
     check_name, CatalogError, FullName, Metastore, SchemaName, Securable, TableUpdate,
 };
-use lakeplane_engine::{Engine, EngineError};
+use lakeplane_engine::{Engine, EngineError, ExecContext};
 use lakeplane_http::extract::{Json, PathParam, Query};
 use lakeplane_http::{ApiError, ApiResult, AppState};
 
@@ -18,15 +18,11 @@ use super::common::*;
 
 /// A table's entry with its columns (read from its Delta log, or a view's plan).
 async fn with_columns(
-    app: &AppState,
     engine: &Engine,
-    who: &Principal,
+    ctx: &ExecContext,
     t: &lakeplane_core::catalog::TableInfo,
 ) -> ApiResult<TableResponse> {
-    let columns = match engine
-        .table_columns(&ctx(app, who).await?, &t.full_name())
-        .await
-    {
+    let columns = match engine.table_columns(ctx, &t.full_name()).await {
         Ok(cols) => Some(cols.iter().map(ColumnInfo::from).collect()),
         // A table whose files are gone is still listed, without columns.
         Err(EngineError::NotFound { .. } | EngineError::Delta(_)) => None,
@@ -59,11 +55,12 @@ pub async fn list_tables(
         }
     }
     let (items, next) = page(all, |t| t.name.clone(), &q.paging);
+    let ctx = ExecContext::as_user(id);
     let mut tables = Vec::with_capacity(items.len());
     for t in &items {
         let mut r = match q.omit_columns.unwrap_or(false) {
             true => TableResponse::new(t, None),
-            false => with_columns(&app, &engine, &who, t).await?,
+            false => with_columns(&engine, &ctx, t).await?,
         };
         if q.omit_properties.unwrap_or(false) {
             r.properties.clear();
@@ -95,14 +92,9 @@ pub async fn create_table(
     let name =
         FullName::new(&body.catalog_name, &body.schema_name, &body.name).map_err(invalid_name)?;
     let props = body.properties.unwrap_or_default().into_iter().collect();
+    let ctx = ctx(&app, &who).await?;
     engine
-        .create_external_table(
-            &ctx(&app, &who).await?,
-            &name,
-            &body.storage_location,
-            body.comment,
-            props,
-        )
+        .create_external_table(&ctx, &name, &body.storage_location, body.comment, props)
         .await
         .map_err(engine_error)?;
     let t = app
@@ -111,7 +103,7 @@ pub async fn create_table(
         .get_table(&name)
         .await
         .map_err(catalog_error)?;
-    Ok(axum::Json(with_columns(&app, &engine, &who, &t).await?))
+    Ok(axum::Json(with_columns(&engine, &ctx, &t).await?))
 }
 
 /// Get a table or view, with its columns.
@@ -131,8 +123,11 @@ pub async fn get_table(
         .get_table(&name)
         .await
         .map_err(catalog_error)?;
-    require_visible(&app, &identity(&app, &who).await?, Securable::Table(name)).await?;
-    Ok(axum::Json(with_columns(&app, &engine, &who, &t).await?))
+    let id = identity(&app, &who).await?;
+    require_visible(&app, &id, Securable::Table(name)).await?;
+    Ok(axum::Json(
+        with_columns(&engine, &ExecContext::as_user(id), &t).await?,
+    ))
 }
 
 /// Whether a table or view exists.

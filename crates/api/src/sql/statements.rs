@@ -279,7 +279,7 @@ async fn result_data(
             links.push(ExternalLink {
                 chunk: ChunkInfo::from(c),
                 external_link: link.url,
-                expiration: rfc3339(link.expires_at),
+                expiration: crate::rfc3339(link.expires_at),
                 next_chunk_index: next,
                 next_chunk_internal_link: next
                     .map(|n| format!("{PATH}/{}/result/chunks/{n}", s.id)),
@@ -353,9 +353,4 @@ fn splice(mut object: String, key: &str, raw: &str) -> String {
     object.push_str(raw);
     object.push('}');
     object
-}
-
-pub(crate) fn rfc3339(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_millis(t).to_string()
 }

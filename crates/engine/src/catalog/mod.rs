@@ -105,7 +105,6 @@ impl Script<'_> {
         reads_it: bool,
     ) -> EngineResult<(TableInfo, DeltaTable)> {
         let table = lakeplane_core::catalog::Securable::Table(name.clone());
-        self.table_info(name).await?;
         if reads_it {
             self.authorize(table.clone(), lakeplane_core::catalog::Privilege::Select)
                 .await?;

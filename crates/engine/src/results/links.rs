@@ -35,9 +35,8 @@ impl LinkSigner {
 
     /// The signature of a link, hex.
     pub fn sign(&self, statement: &str, chunk: u64, expires_at: i64) -> String {
-        hex_encode(
-            &self
-                .mac(statement, chunk, expires_at)
+        hex::encode(
+            self.mac(statement, chunk, expires_at)
                 .finalize()
                 .into_bytes(),
         )
@@ -52,7 +51,7 @@ impl LinkSigner {
         signature: &str,
         now: i64,
     ) -> bool {
-        let Some(bytes) = hex_decode(signature) else {
+        let Ok(bytes) = hex::decode(signature) else {
             return false;
         };
         now <= expires_at
@@ -61,20 +60,6 @@ impl LinkSigner {
                 .verify_slice(&bytes)
                 .is_ok()
     }
-}
-
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || s.len() > 128 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

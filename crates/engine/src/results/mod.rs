@@ -139,7 +139,7 @@ impl ResultStore for ObjectResults {
         chunk: u64,
         ttl: Duration,
     ) -> Result<ChunkLink, ResultsError> {
-        let expires_at = lakeplane_now_ms() + ttl.as_millis() as i64;
+        let expires_at = crate::ddl::now_ms() + ttl.as_millis() as i64;
         match &self.links {
             Links::Presigned(s3) => {
                 let url = s3
@@ -184,11 +184,4 @@ impl ResultStore for ObjectResults {
         }
         Ok(())
     }
-}
-
-fn lakeplane_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
