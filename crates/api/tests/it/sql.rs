@@ -183,6 +183,38 @@ async fn statements_answer_inline_and_by_link_in_documented_shapes() {
         "statement": "SELECT value FROM range(3000)", "warehouse_id": wh, "wait_timeout": "30s",
         "disposition": "EXTERNAL_LINKS", "format": "ARROW_STREAM", "result_compression": "LZ4_FRAME"})).await;
     assert_eq!(r["manifest"]["result_compression"], "LZ4_FRAME");
+    // What the link serves is an LZ4 frame around an Arrow IPC stream of every row.
+    let stored = api
+        .results
+        .get(r["statement_id"].as_str().unwrap(), 0)
+        .await
+        .unwrap();
+    let mut ipc = Vec::new();
+    std::io::Read::read_to_end(
+        &mut lz4_flex::frame::FrameDecoder::new(&stored[..]),
+        &mut ipc,
+    )
+    .unwrap();
+    let reader =
+        lakeplane_engine::arrow::ipc::reader::StreamReader::try_new(&ipc[..], None).unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(
+        rows as u64,
+        r["manifest"]["chunks"][0]["row_count"].as_u64().unwrap()
+    );
+    // A byte limit truncates, and says so.
+    let small = checked(
+        &api,
+        Method::POST,
+        S,
+        S,
+        json!({
+        "statement": "SELECT value FROM range(100000)", "warehouse_id": wh, "wait_timeout": "30s",
+        "byte_limit": 1000}),
+    )
+    .await;
+    assert_eq!(small["manifest"]["truncated"], true);
+    assert!(small["manifest"]["total_row_count"].as_u64().unwrap() < 100000);
     let link = r["result"]["external_links"][0]["external_link"]
         .as_str()
         .unwrap();

@@ -297,3 +297,47 @@ async fn ended_statements_expire_and_waiting_ones_stay() {
         StatementState::Pending
     );
 }
+
+#[tokio::test]
+async fn principal_names_are_unique_and_tokens_expire() {
+    use lakeplane_control::principals::PrincipalKind;
+    let (control, _) = faulty().await;
+    let p = control.principals();
+    p.create(PrincipalKind::User, "ann", None).await.unwrap();
+    let again = p.create(PrincipalKind::ServicePrincipal, "ann", None).await;
+    assert!(matches!(
+        again,
+        Err(lakeplane_control::ControlError::AlreadyExists { .. })
+    ));
+    p.create_group("team", Default::default()).await.unwrap();
+    assert!(p.create_group("team", Default::default()).await.is_err());
+
+    let t = control.tokens().create("ann", Some(1), None).await.unwrap();
+    assert_eq!(
+        control
+            .tokens()
+            .authenticate(&t.value)
+            .await
+            .unwrap()
+            .unwrap()
+            .user_name,
+        "ann"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(
+        control
+            .tokens()
+            .authenticate(&t.value)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    let id = t.info.token_id.unwrap();
+    assert!(
+        control.tokens().delete("bob", &id).await.is_err(),
+        "another's token"
+    );
+    control.tokens().delete("ann", &id).await.unwrap();
+    assert!(control.tokens().list("ann").await.unwrap().is_empty());
+}

@@ -173,3 +173,15 @@ async fn bad_requests_get_databricks_errors() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_statement_that_outgrows_the_inline_budget_goes_back_to_its_queue() {
+    let mut f = Function::start("1").await;
+    let (_, body) = f.replay("create-warehouse.json").await;
+    f.vars
+        .push(("warehouse_id", body["id"].as_str().unwrap().to_string()));
+    let (status, body) = f.replay("execute-long.json").await;
+    assert_eq!(status, 200, "{body}");
+    // Stopped after a second and handed back unclaimed: waiting for a worker, not failed.
+    assert_eq!(body["status"]["state"], "PENDING", "{}", body["status"]);
+}
