@@ -16,6 +16,8 @@
 
 #[cfg(feature = "catalog")]
 pub mod catalog;
+#[cfg(feature = "clusters")]
+pub mod clusters;
 #[cfg(feature = "jobs")]
 pub mod jobs;
 #[cfg(feature = "catalog")]
@@ -24,6 +26,8 @@ pub mod principals;
 pub mod queries;
 #[cfg(feature = "sql")]
 pub mod sql;
+#[cfg(any(feature = "jobs", feature = "clusters"))]
+mod versions;
 
 use lakeplane_control::Control;
 use lakeplane_http::{ErrorBody, Shell};

@@ -57,6 +57,12 @@ pub struct DevArgs {
     /// The size, in KiB, statement results are cut into chunks at.
     #[arg(long, default_value_t = 4096)]
     pub result_chunk_kib: usize,
+    /// Seconds a cluster node may take to report in before it is replaced.
+    #[arg(long, default_value_t = 60)]
+    pub node_report_timeout_s: u64,
+    /// What `autotermination_minutes` counts in, in milliseconds (tests shorten the minute).
+    #[arg(long, default_value_t = 60_000, hide = true)]
+    pub autotermination_minute_ms: u64,
     /// Run the demo pipeline once the platform is up.
     #[arg(long)]
     pub demo: bool,
@@ -145,9 +151,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             &local.engine,
             Some((url.clone(), signer.clone())),
         )?);
+    let clusters = cluster_reconciler(&args, &local.control)?;
     background.spawn(reconcile(
         local.control.clone(),
         results.clone(),
+        clusters.clone(),
         std::time::Duration::from_millis(args.reconcile_ms.max(10)),
     ));
     crate::say!("lakeplane is running at {url}");
@@ -163,6 +171,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .area(sql)
         .area(lakeplane_api::catalog::area(local.engine.clone()))
         .area(lakeplane_api::principals::area())
+        .area(lakeplane_api::clusters::area(
+            lakeplane_api::clusters::ClusterServices {
+                reconciler: Some(clusters),
+            },
+        ))
         .into_router();
     let limits = ServeLimits {
         max_connections: args.max_connections,
@@ -193,15 +206,57 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Clusters in `lakeplane dev`: each node a `lakeplane worker` process, its interruption notice a
+/// file under `DATA_DIR/nodes/<node>/spot/instance-action`.
+fn cluster_reconciler(
+    args: &DevArgs,
+    control: &lakeplane_control::Control,
+) -> anyhow::Result<lakeplane_control::ClusterReconciler> {
+    let exe = std::env::current_exe().context("cannot find the lakeplane binary")?;
+    let heartbeat_ms = (args.lease_seconds.max(1) * 1000 / 4).clamp(10, 5000);
+    let mut worker_args: Vec<String> = vec![
+        "--data-dir".into(),
+        args.data_dir.display().to_string(),
+        "--slots".into(),
+        args.slots.to_string(),
+        "--lease-seconds".into(),
+        args.lease_seconds.to_string(),
+        "--heartbeat-ms".into(),
+        heartbeat_ms.to_string(),
+        "--query-memory-mib".into(),
+        args.query_memory_mib.to_string(),
+        "--report-ms".into(),
+        "1000".into(),
+    ];
+    worker_args.extend(args.access.to_args());
+    let compute = lakeplane_compute::local::LocalProcesses::new(
+        exe,
+        worker_args,
+        args.data_dir.join("nodes"),
+    );
+    let settings = lakeplane_control::ClusterSettings {
+        slots_per_node: args.slots.max(1) as u32,
+        report_timeout: std::time::Duration::from_secs(args.node_report_timeout_s.max(1)),
+        silence_timeout: std::time::Duration::from_secs(args.node_report_timeout_s.max(1)),
+        minute: std::time::Duration::from_millis(args.autotermination_minute_ms.max(1)),
+        ..Default::default()
+    };
+    Ok(control.cluster_reconciler(std::sync::Arc::new(compute), settings))
+}
+
 /// Sweeps with the reconciler every `every`, for as long as the platform runs.
 async fn reconcile(
     control: lakeplane_control::Control,
     results: std::sync::Arc<dyn lakeplane_core::sql::ResultStore>,
+    clusters: lakeplane_control::ClusterReconciler,
     every: std::time::Duration,
 ) {
     let queues = vec![lakeplane_control::DEFAULT_QUEUE.to_string()];
     loop {
         tokio::time::sleep(every).await;
+        if let Err(e) = clusters.sweep().await {
+            tracing::warn!(error = %e, "cluster sweep failed; trying again");
+        }
         if let Err(e) = control.reconciler().sweep(&queues).await {
             tracing::warn!(error = %e, "reconciler sweep failed; trying again");
         }

@@ -152,6 +152,20 @@ pub struct WorkerArgs {
     /// The size, in KiB, statement results are cut into chunks at.
     #[arg(long, default_value_t = 4096)]
     pub result_chunk_kib: usize,
+    /// The cluster this worker is a node of (it serves the cluster's queue, reports in, and drains
+    /// when told).
+    #[arg(long, requires = "node_id")]
+    pub cluster_id: Option<String>,
+    /// This node's id (the EC2 instance id).
+    #[arg(long, requires = "cluster_id")]
+    pub node_id: Option<String>,
+    /// Where a spot interruption notice appears: `imds` (the instance metadata service),
+    /// `imds=URL`, `file://DIR` (`DIR/spot/instance-action`), or `none`.
+    #[arg(long, default_value = "none")]
+    pub interruption_notice: String,
+    /// Milliseconds between a node's reports.
+    #[arg(long, default_value_t = 2000)]
+    pub report_ms: u64,
     /// Exit when the process with this id stops being this worker's parent (`lakeplane dev` passes
     /// its own id, so a worker orphaned even during its start-up exits).
     #[arg(long, value_name = "PID")]
@@ -177,8 +191,23 @@ async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
     let results = args
         .locations
         .result_store(&args.data_dir, &local.engine, None)?;
+    let node = match (&args.cluster_id, &args.node_id) {
+        (Some(cluster_id), Some(node_id)) => Some(lakeplane_worker::NodeConfig {
+            cluster_id: cluster_id.clone(),
+            node_id: node_id.clone(),
+            notice: lakeplane_worker::Notice::parse(&args.interruption_notice)
+                .map_err(anyhow::Error::msg)?,
+            report_every: Duration::from_millis(args.report_ms.max(50)),
+            notice_every: Duration::from_millis(250),
+        }),
+        _ => None,
+    };
     let config = WorkerConfig {
-        results: Some(std::sync::Arc::new(results)),
+        // A cluster's node serves its cluster; warehouses are served by the platform's workers.
+        results: node.is_none().then(|| {
+            std::sync::Arc::new(results) as std::sync::Arc<dyn lakeplane_core::sql::ResultStore>
+        }),
+        node,
         chunk_bytes: args.result_chunk_kib.max(1) * 1024,
         slots: args.slots,
         lease: Duration::from_secs(args.lease_seconds.max(1)),

@@ -42,6 +42,9 @@ pub enum ControlError {
     /// The state store failed (throttling, unavailable, a bad page token).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The compute provider (EC2, local processes) failed.
+    #[error(transparent)]
+    Compute(#[from] lakeplane_core::cluster::compute::ComputeError),
 }
 
 impl ControlError {

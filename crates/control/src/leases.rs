@@ -243,6 +243,27 @@ impl Leases {
         Ok(filed)
     }
 
+    /// A draining worker hands the claimed attempt back (its node is being taken away): the task
+    /// is queued again at once, as a new attempt, so another worker takes it now rather than after
+    /// the lease expires. Fenced by the claim's token; `LeaseLost` if the claim no longer holds it.
+    pub async fn hand_back(&self, mut claim: Claim, why: &str) -> ControlResult<()> {
+        let token = claim.token.clone();
+        let next = RunId(self.docs.next_ids("run", 1).await?);
+        let max_losses = self.max_lease_losses;
+        let (task, _) = self
+            .update_claimed(&mut claim, false, |t| {
+                t.hand_back(&token, now_ms(), next, max_losses, why)
+                    .map(|()| true)
+            })
+            .await?;
+        tracing::info!(run_id = %task.parent_run_id, task_key = %task.key(), next_attempt = task.attempt_number,
+            why, "attempt handed back");
+        if task.is_terminal() {
+            self.runs.advance(task.parent_run_id).await?;
+        }
+        Ok(())
+    }
+
     /// Applies a transition to the claimed task run, fenced by the claim's token (the transition
     /// refuses) and by version. The first attempt writes on top of the version this worker last
     /// wrote (no read); later ones read again. `lease_only` writes just the queue entry.

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod catalogs;
+pub mod clusters;
 pub mod doc;
 pub mod error;
 pub mod jobs;
@@ -39,6 +40,7 @@ use std::sync::Arc;
 use lakeplane_store::StateStore;
 
 pub use catalogs::Catalogs;
+pub use clusters::{ClusterReconciler, ClusterSettings, Clusters};
 pub use doc::{PageRequest, Paged};
 pub use error::{ControlError, ControlResult};
 pub use jobs::Jobs;
@@ -84,6 +86,8 @@ pub struct Control {
     sessions: Sessions,
     statements: Statements,
     principals: Principals,
+    clusters: Clusters,
+    docs: doc::Documents,
 }
 
 impl Control {
@@ -109,7 +113,9 @@ impl Control {
             warehouses: warehouses.clone(),
             sessions: sessions.clone(),
             statements: Statements::new(docs.clone(), warehouses, sessions),
-            tokens: Tokens::new(docs),
+            clusters: Clusters::new(docs.clone()),
+            tokens: Tokens::new(docs.clone()),
+            docs,
         }
     }
 
@@ -151,6 +157,20 @@ impl Control {
     /// Statements of the Statement Execution API.
     pub fn statements(&self) -> &Statements {
         &self.statements
+    }
+
+    /// Clusters, their nodes and events.
+    pub fn clusters(&self) -> &Clusters {
+        &self.clusters
+    }
+
+    /// The cluster reconciler over `compute`.
+    pub fn cluster_reconciler(
+        &self,
+        compute: Arc<dyn lakeplane_core::cluster::compute::Compute>,
+        settings: ClusterSettings,
+    ) -> ClusterReconciler {
+        ClusterReconciler::new(self.clusters.clone(), self.docs.clone(), compute, settings)
     }
 
     pub fn reconciler(&self) -> &Reconciler {

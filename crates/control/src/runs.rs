@@ -3,11 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use lakeplane_core::cluster::{Cluster, ClusterEvent, ClusterSpec, EventType};
+use lakeplane_core::job::TaskCompute;
+
 use lakeplane_core::job::{Job, JobSettings, Task};
 use lakeplane_core::run::{self, Run, RunState, RunType, TaskRun};
 use lakeplane_core::{JobId, RunId};
 use lakeplane_store::Index;
 
+use crate::clusters::Clusters;
 use crate::doc::{retry, Documents, PageRequest, Paged, Record, Versioned};
 use crate::error::{ControlError, ControlResult};
 use crate::layout::{
@@ -15,6 +19,9 @@ use crate::layout::{
 };
 use crate::time::now_ms;
 use crate::views::RunView;
+
+/// The most items one run's creation writes in one transaction (DynamoDB's limit).
+const MAX_RUN_ITEMS: usize = 100;
 
 /// Filters of `runs/list`.
 #[derive(Debug, Clone, Default)]
@@ -108,6 +115,7 @@ impl Runs {
                 timeout_seconds: job.settings.timeout_seconds,
                 ..run
             },
+            job.settings.job_clusters()?,
             job.settings.tasks,
         )
         .await
@@ -138,7 +146,7 @@ impl Runs {
             timeout_seconds: settings.timeout_seconds,
             ..self.new_run(None, settings.display_name(), RunType::SubmitRun, creator)
         };
-        self.start(run, settings.tasks).await
+        self.start(run, Vec::new(), settings.tasks).await
     }
 
     fn new_run(&self, job_id: Option<JobId>, name: &str, run_type: RunType, creator: &str) -> Run {
@@ -161,20 +169,82 @@ impl Runs {
         }
     }
 
-    /// Stores the run and one task run per task in one transaction. Task runs take the ids after
-    /// the run's, from the same sequence.
-    async fn start(&self, mut run: Run, tasks: Vec<Task>) -> ControlResult<RunId> {
+    /// Stores the run, one task run per task and the run's job clusters in one transaction. Task
+    /// runs take the ids after the run's, from the same sequence. A task on an existing cluster
+    /// starts that cluster if it is terminated.
+    async fn start(
+        &self,
+        mut run: Run,
+        job_clusters: Vec<(String, ClusterSpec)>,
+        tasks: Vec<Task>,
+    ) -> ControlResult<RunId> {
         let n = tasks.len() as u64;
+        let computes = tasks
+            .iter()
+            .map(Task::compute)
+            .collect::<Result<Vec<_>, _>>()?;
+        let clusters = Clusters::new(self.docs.clone());
+        for c in &computes {
+            if let TaskCompute::Existing(id) = c {
+                clusters.attach(id, &run.run_as).await?;
+            }
+        }
         let last = self.docs.next_ids("run", n + 1).await?;
         run.run_id = RunId(last - n);
         run.check_at = Some(run.next_check(run.start_time, self.first_check_ms));
+        let mut made: BTreeMap<String, Cluster> = BTreeMap::new();
         let mut items = vec![run.to_item()?];
-        for (i, task) in tasks.into_iter().enumerate() {
+        for (i, (task, compute)) in tasks.into_iter().zip(computes).enumerate() {
             let id = RunId(run.run_id.0 + 1 + i as u64);
-            items.push(TaskRun::new(id, run.run_id, task, run.start_time).to_item()?);
+            let mut task_run = TaskRun::new(id, run.run_id, task, run.start_time);
+            let (key, spec) = match compute {
+                TaskCompute::Default => (None, None),
+                TaskCompute::Existing(c) => {
+                    task_run.cluster_id = Some(c);
+                    (None, None)
+                }
+                TaskCompute::New(spec) => (Some(task_run.key().to_string()), Some(spec)),
+                TaskCompute::JobCluster(k) => {
+                    let spec = job_clusters
+                        .iter()
+                        .find(|(key, _)| *key == k)
+                        .map(|(_, s)| s.clone());
+                    (Some(format!("jc:{k}")), spec)
+                }
+            };
+            if let (Some(key), Some(spec)) = (key, spec) {
+                let name = key.strip_prefix("jc:").unwrap_or(&key).to_string();
+                let cluster = made.entry(key).or_insert_with(|| {
+                    Clusters::job_cluster(spec, &name, run.run_id, &run.run_as, run.start_time)
+                });
+                task_run.cluster_id = Some(cluster.cluster_id.clone());
+            }
+            items.push(task_run.to_item()?);
+        }
+        if items.len() + made.len() > MAX_RUN_ITEMS {
+            return Err(ControlError::InvalidParameter(format!(
+                "a run may create at most {} items (tasks and job clusters) at once; this one needs {}. \
+                 Share job clusters between tasks with job_clusters and job_cluster_key.",
+                MAX_RUN_ITEMS - 1,
+                items.len() + made.len() - 1
+            )));
+        }
+        for c in made.values() {
+            items.push(c.to_item()?);
         }
         self.docs.create_all(items).await?;
-        tracing::info!(run_id = %run.run_id, job_id = ?run.job_id.map(|j| j.0), tasks = n, "run created");
+        for c in made.values() {
+            clusters
+                .record(
+                    ClusterEvent::new(&c.cluster_id, run.start_time, EventType::Creating)
+                        .with("user", run.run_as.clone())
+                        .with("job_run_name", run.run_name.clone())
+                        .with("target_num_workers", c.target_workers),
+                )
+                .await;
+        }
+        tracing::info!(run_id = %run.run_id, job_id = ?run.job_id.map(|j| j.0), tasks = n,
+            job_clusters = made.len(), "run created");
         Ok(run.run_id)
     }
 

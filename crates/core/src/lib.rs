@@ -16,6 +16,7 @@
 //! ```
 
 pub mod catalog;
+pub mod cluster;
 pub mod error;
 pub mod ids;
 pub mod job;

@@ -90,6 +90,7 @@ impl From<ControlError> for ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE")
             }
             C::Store(StoreError::Conflict { .. }) => (StatusCode::CONFLICT, "ABORTED"),
+            C::Compute(_) => (StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE"),
             C::Store(StoreError::NotFound { .. }) => {
                 (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST")
             }

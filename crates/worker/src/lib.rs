@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+mod node;
 mod output;
 mod statements;
 mod task_sql;
@@ -35,6 +36,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+pub use node::{NodeConfig, Notice};
 pub use output::SAMPLE_ROWS;
 pub use statements::Ran;
 
@@ -62,6 +64,8 @@ pub struct WorkerConfig {
     pub results: Option<Arc<dyn lakeplane_core::sql::ResultStore>>,
     /// The size result chunks are cut at.
     pub chunk_bytes: usize,
+    /// The cluster node this worker is, if any: it reports in, and drains when told.
+    pub node: Option<NodeConfig>,
 }
 
 impl WorkerConfig {
@@ -76,6 +80,7 @@ impl WorkerConfig {
             queues: vec![DEFAULT_QUEUE.to_string()],
             results: None,
             chunk_bytes: lakeplane_engine::results::DEFAULT_CHUNK_BYTES,
+            node: None,
         }
     }
 }
@@ -86,6 +91,7 @@ pub struct Worker {
     control: Control,
     engine: Engine,
     config: WorkerConfig,
+    signals: node::Signals,
 }
 
 /// How one task's execution ended, from the worker's side.
@@ -96,6 +102,8 @@ pub enum Executed {
     /// Another worker holds the task now, or this one could not renew its lease in time; nothing
     /// was recorded.
     LeaseLost,
+    /// The worker's node is being taken away: the attempt was handed back to run elsewhere.
+    HandedBack,
 }
 
 impl Worker {
@@ -104,6 +112,7 @@ impl Worker {
             control,
             engine,
             config,
+            signals: node::Signals::default(),
         }
     }
 
@@ -120,15 +129,31 @@ impl Worker {
                     .serve_statements(results, slots.clone(), stopped),
             )
         });
+        let total = self.config.slots.max(1);
+        let agent = self.config.node.clone().map(|n| {
+            let free = slots.clone();
+            tokio::spawn(node::agent(
+                self.control.clone(),
+                n,
+                self.signals.clone(),
+                move || free.available_permits() == total,
+            ))
+        });
+        let draining = self.signals.draining.clone();
         let lease_ms = self.config.lease.as_millis() as i64;
         let shortest = (self.config.poll / 8).max(Duration::from_millis(1));
         let mut idle = shortest;
         tokio::pin!(shutdown);
+        let mut shut = false;
         loop {
             let permit = tokio::select! {
-                _ = &mut shutdown => break,
+                _ = &mut shutdown => { shut = true; break }
+                _ = draining.cancelled() => break,
                 p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             };
+            if draining.is_cancelled() {
+                break;
+            }
             // Before the claim is written: the lease runs until at least this + lease.
             let asked = Instant::now();
             match self
@@ -148,7 +173,8 @@ impl Worker {
                 Ok(None) => {
                     drop(permit);
                     tokio::select! {
-                        _ = &mut shutdown => break,
+                        _ = &mut shutdown => { shut = true; break }
+                        _ = draining.cancelled() => break,
                         _ = tokio::time::sleep(idle) => {}
                     }
                     idle = (idle * 2).min(self.config.poll);
@@ -163,6 +189,16 @@ impl Worker {
         stop.cancel();
         if let Some(sql) = sql {
             let _ = sql.await;
+        }
+        if let Some(agent) = agent {
+            if draining.is_cancelled() && !shut {
+                // Running tasks finish (or are handed back); the agent reports the node drained.
+                tokio::select! {
+                    _ = self.signals.stop.cancelled() => {}
+                    _ = &mut shutdown => {}
+                }
+            }
+            agent.abort();
         }
         tracing::info!(worker = %self.config.id, "worker stopping");
     }
@@ -221,6 +257,16 @@ impl Worker {
                         ctx.cancel.cancel();
                         tracing::warn!(message = %timeout_message, "task timed out");
                         break Err((TaskResult::TimedOut, timeout_message.clone()));
+                    }
+                    _ = self.signals.interrupted.cancelled() => {
+                        ctx.cancel.cancel();
+                        return match self.control.leases().hand_back(claim, "its node is being taken away (spot interruption)").await {
+                            Ok(()) => Executed::HandedBack,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not hand the task back; its lease will expire");
+                                Executed::LeaseLost
+                            }
+                        };
                     }
                     _ = tokio::time::sleep_until(lease_until) => {
                         // Not renewed in time: another worker may hold the task by now.

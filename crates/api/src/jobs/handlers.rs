@@ -240,7 +240,16 @@ pub async fn submit(
     responses((status = 200, body = RunResponse), Errors))]
 pub async fn get_run(State(app): State<AppState>, Query(q): Query<RunRef>) -> Answer<RunResponse> {
     let view = app.control.runs().get(RunId(q.run_id)).await?;
-    Ok(axum::Json(RunResponse::new(&view, true)))
+    let mut answer = RunResponse::new(&view, true);
+    if view.tasks.iter().any(|t| t.cluster_id.is_some()) {
+        answer.cost = Some(
+            app.control
+                .clusters()
+                .run_cost(view.run.run_id, &view.tasks)
+                .await?,
+        );
+    }
+    Ok(axum::Json(answer))
 }
 
 /// List runs, newest first.

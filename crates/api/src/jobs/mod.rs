@@ -9,7 +9,6 @@ mod wire;
 use axum::http::Method;
 use axum::routing::{get, post, MethodRouter};
 use lakeplane_http::{AppState, Area, Routes};
-use utoipa::openapi::OpenApi;
 
 /// The versions served; the document describes 2.2 and copies it for the others.
 const VERSIONS: &[&str] = &["2.2", "2.1"];
@@ -60,46 +59,13 @@ pub fn area() -> Area {
             routes = routes.route(method, &format!("/api/{version}/jobs{path}"), handler);
         }
     }
-    Area::new(routes, versioned(<JobsDoc as utoipa::OpenApi>::openapi()))
-}
-
-/// The 2.2 document with its paths copied for every other version (operation ids suffixed).
-fn versioned(mut doc: OpenApi) -> OpenApi {
-    let documented: Vec<(String, utoipa::openapi::PathItem)> = doc
-        .paths
-        .paths
-        .iter()
-        .map(|(p, item)| (p.clone(), item.clone()))
-        .collect();
-    for version in VERSIONS.iter().filter(|v| **v != "2.2") {
-        for (path, item) in &documented {
-            let Some(rest) = path.strip_prefix(DOCUMENTED) else {
-                continue;
-            };
-            let mut item = item.clone();
-            for op in operations(&mut item) {
-                op.operation_id = op
-                    .operation_id
-                    .take()
-                    .map(|id| format!("{id}_{}", version.replace('.', "_")));
-            }
-            doc.paths
-                .paths
-                .insert(format!("/api/{version}/jobs{rest}"), item);
-        }
-    }
-    doc
-}
-
-fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<&mut utoipa::openapi::path::Operation> {
-    [
-        &mut item.get,
-        &mut item.post,
-        &mut item.put,
-        &mut item.delete,
-        &mut item.patch,
-    ]
-    .into_iter()
-    .filter_map(Option::as_mut)
-    .collect()
+    Area::new(
+        routes,
+        crate::versions::versioned(
+            <JobsDoc as utoipa::OpenApi>::openapi(),
+            DOCUMENTED,
+            VERSIONS,
+            "jobs",
+        ),
+    )
 }

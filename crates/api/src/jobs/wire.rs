@@ -137,6 +137,17 @@ pub struct RunTask {
     #[serde(flatten)]
     pub timing: Timing,
     pub run_page_url: String,
+    /// The cluster the attempt ran on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_instance: Option<ClusterInstance>,
+}
+
+/// `cluster_instance`: the cluster (and, in lakeplane, the node) an attempt ran on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClusterInstance {
+    pub cluster_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spark_context_id: Option<String>,
 }
 
 impl RunTask {
@@ -161,6 +172,7 @@ impl RunTask {
             attempts: Vec::new(),
             output: None,
             lease: None,
+            worker: a.worker.clone(),
             ..t.clone()
         };
         RunTask::new(&ended, run)
@@ -183,6 +195,10 @@ impl RunTask {
                 queue_duration: duration(t.queued_at, t.start_time),
             },
             run_page_url: page_url(run.job_id, t.run_id),
+            cluster_instance: t.cluster_id.as_ref().map(|c| ClusterInstance {
+                cluster_id: c.clone(),
+                spark_context_id: t.worker.clone(),
+            }),
         }
     }
 }
@@ -214,6 +230,11 @@ pub struct RunResponse {
     /// With `runs/get`, and with `runs/list?expand_tasks=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tasks: Option<Vec<RunTask>>,
+    /// lakeplane's own: the instance-seconds and estimated cost of the clusters the run ran on
+    /// (`runs/get` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub cost: Option<lakeplane_control::clusters::RunCost>,
 }
 
 impl RunResponse {
@@ -265,6 +286,7 @@ impl RunResponse {
                     .flat_map(|t| RunTask::attempts(t, r))
                     .collect()
             }),
+            cost: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! queue and its alias. One place, matching `infra/dynamodb-table.md`.
 
 mod catalog;
+mod cluster;
 mod sql;
 
 use lakeplane_core::job::Job;
@@ -10,6 +11,10 @@ use lakeplane_core::{JobId, RunId, TaskKey};
 use lakeplane_store::{IndexEntry, Item, Key, QueueEntry};
 
 pub use catalog::{schemas_of, tables_of};
+pub use cluster::{
+    cluster_events, cluster_partition, is_node, node_alias, EventRef, NodeRef, StoredEvent,
+    ACTIVE_CLUSTERS, CLUSTERS,
+};
 
 use crate::doc::Record;
 use crate::queries::SavedQuery;
@@ -154,6 +159,14 @@ impl std::fmt::Display for TaskRunRef {
     }
 }
 
+/// The work queue a task run waits in: its cluster's, or the default one.
+pub fn task_queue(task: &TaskRun) -> String {
+    match &task.cluster_id {
+        Some(c) => lakeplane_core::cluster::cluster_queue(c),
+        None => DEFAULT_QUEUE.to_string(),
+    }
+}
+
 /// The alias under which a task run is found by its own run id.
 pub fn task_run_alias(id: RunId) -> String {
     format!("TASKRUN#{}", id.0)
@@ -178,7 +191,7 @@ impl Record for TaskRun {
     }
 
     fn layout(&self, item: &mut Item) {
-        item.queue = self.due_at().map(|d| QueueEntry::new(DEFAULT_QUEUE, d));
+        item.queue = self.due_at().map(|d| QueueEntry::new(task_queue(self), d));
         item.alias = Some(task_run_alias(self.run_id));
     }
 

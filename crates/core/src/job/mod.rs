@@ -3,6 +3,7 @@
 //! Settings keep the Databricks shape. Fields lakeplane acts on are typed; every other field
 //! (`schedule`, `email_notifications`, ...) is kept as given in `extra` and returned unchanged.
 
+mod compute;
 mod task;
 
 use std::collections::{BTreeSet, HashMap};
@@ -13,6 +14,7 @@ use serde_json::{Map, Value};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{JobId, TaskKey};
 
+pub use compute::TaskCompute;
 pub use task::{
     RetryPolicy, RunIf, SqlSource, SqlTask, SqlTaskFile, SqlTaskQuery, Task, TaskDependency,
     TaskKind,
@@ -120,6 +122,7 @@ impl JobSettings {
                 }
             }
         }
+        self.validate_compute()?;
         self.topological_order().map(|_| ())
     }
 

@@ -55,6 +55,9 @@ pub struct Attempt {
     #[serde(default)]
     pub start_time: Option<i64>,
     pub end_time: i64,
+    /// The worker (a cluster's node) it ran on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
 }
 
 /// Cuts `message` to [`MAX_MESSAGE_BYTES`] at a character boundary, saying so.

@@ -95,7 +95,24 @@ pub struct TaskRun {
     pub cancel_requested: bool,
     #[serde(default)]
     pub output: Option<TaskOutput>,
+    /// The cluster it runs on (its queue is that cluster's); the default queue when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    /// The worker that claimed the current (or last) attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// How many times a draining worker handed the task back (an interrupted spot node).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub handbacks: u32,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The most times a task may be handed back by draining workers before a hand-back counts as a
+/// lost worker (so that a cluster losing node after node still ends the task).
+pub const MAX_HANDBACKS: u32 = 20;
 
 /// What recording an attempt's end did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +151,9 @@ impl TaskRun {
             completed_by: None,
             cancel_requested: false,
             output: None,
+            cluster_id: None,
+            worker: None,
+            handbacks: 0,
         }
     }
 
@@ -196,6 +216,7 @@ impl TaskRun {
         }
         self.state = TaskState::Running;
         self.start_time = Some(now);
+        self.worker = Some(worker.to_string());
         self.lease = Some(Lease {
             token: token.to_string(),
             owner: worker.to_string(),
@@ -230,6 +251,41 @@ impl TaskRun {
             self.end(TaskResult::Failed, message, now);
         } else {
             self.requeue(next_id, TaskResult::Failed, lost, now, now);
+        }
+        Ok(())
+    }
+
+    /// A draining worker hands the attempt of claim `token` back: the task is queued again at once
+    /// as attempt `next_id`, without counting a retry or a lost worker (the node was taken away,
+    /// the task did nothing wrong). After [`MAX_HANDBACKS`] hand-backs it counts as a lost worker.
+    pub fn hand_back(
+        &mut self,
+        token: &str,
+        now: i64,
+        next_id: RunId,
+        max_losses: u32,
+        why: &str,
+    ) -> DomainResult<()> {
+        self.check_holder(token)?;
+        self.handbacks += 1;
+        let message = format!("Handed back by its worker: {why}");
+        if self.cancel_requested {
+            self.end(TaskResult::Canceled, "Run was cancelled".into(), now);
+        } else if self.handbacks > MAX_HANDBACKS {
+            self.lease_losses += 1;
+            if self.lease_losses >= max_losses {
+                let message = format!(
+                    "Task {} was handed back {} times by draining workers and lost its worker {}                      times; it was not run again.",
+                    self.key(),
+                    self.handbacks,
+                    self.lease_losses
+                );
+                self.end(TaskResult::Failed, message, now);
+            } else {
+                self.requeue(next_id, TaskResult::Failed, message, now, now);
+            }
+        } else {
+            self.requeue(next_id, TaskResult::Failed, message, now, now);
         }
         Ok(())
     }
@@ -313,6 +369,7 @@ impl TaskRun {
             state_message: bound_message(message),
             start_time: self.start_time,
             end_time: now,
+            worker: self.worker.take(),
         });
         if self.attempts.len() > MAX_ATTEMPTS_KEPT {
             self.attempts.remove(0);
