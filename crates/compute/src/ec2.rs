@@ -43,6 +43,33 @@ pub struct Ec2Config {
     pub boot: WorkerBoot,
 }
 
+impl Ec2Config {
+    /// Reads the stack's settings: `LAKEPLANE_LAUNCH_TEMPLATE`, `LAKEPLANE_INSTANCE_PROFILE_ARN`,
+    /// `LAKEPLANE_WORKER_BINARY` (required), `LAKEPLANE_TABLE` (required), `LAKEPLANE_STORAGE`
+    /// (required), `LAKEPLANE_RESULTS`, `LAKEPLANE_NODE_SLOTS` and `AWS_REGION`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Ec2Config, String> {
+        let some = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let need = |k: &str| some(k).ok_or_else(|| format!("{k} must be set"));
+        Ok(Ec2Config {
+            launch_template: some("LAKEPLANE_LAUNCH_TEMPLATE"),
+            default_instance_profile_arn: some("LAKEPLANE_INSTANCE_PROFILE_ARN"),
+            boot: WorkerBoot {
+                binary_url: need("LAKEPLANE_WORKER_BINARY")?,
+                state: format!("dynamodb://{}", need("LAKEPLANE_TABLE")?),
+                storage: need("LAKEPLANE_STORAGE")?,
+                results: some("LAKEPLANE_RESULTS"),
+                region: some("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+                slots: match some("LAKEPLANE_NODE_SLOTS") {
+                    None => 4,
+                    Some(s) => s
+                        .parse()
+                        .map_err(|_| format!("LAKEPLANE_NODE_SLOTS must be a number, got '{s}'"))?,
+                },
+            },
+        })
+    }
+}
+
 /// The EC2 adapter.
 #[derive(Debug, Clone)]
 pub struct Ec2Compute {

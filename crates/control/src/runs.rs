@@ -203,7 +203,7 @@ impl Runs {
                     task_run.cluster_id = Some(c);
                     (None, None)
                 }
-                TaskCompute::New(spec) => (Some(task_run.key().to_string()), Some(spec)),
+                TaskCompute::New(spec) => (Some(task_run.key().to_string()), Some(*spec)),
                 TaskCompute::JobCluster(k) => {
                     let spec = job_clusters
                         .iter()

@@ -141,6 +141,26 @@ pub fn engine(
     .map_err(|e| ConfigError(format!("cannot start the SQL engine: {e}")))
 }
 
+/// The cluster reconciler over EC2, configured from the environment (see
+/// `lakeplane_compute::ec2::Ec2Config::from_lookup`).
+#[cfg(feature = "clusters")]
+pub fn cluster_reconciler(
+    aws: &aws_config::SdkConfig,
+    control: &Control,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<lakeplane_control::ClusterReconciler, ConfigError> {
+    let config = lakeplane_compute::ec2::Ec2Config::from_lookup(lookup).map_err(ConfigError)?;
+    let slots = config.boot.slots;
+    let compute = lakeplane_compute::ec2::Ec2Compute::new(aws_sdk_ec2::Client::new(aws), config);
+    Ok(control.cluster_reconciler(
+        std::sync::Arc::new(compute),
+        lakeplane_control::ClusterSettings {
+            slots_per_node: slots,
+            ..Default::default()
+        },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

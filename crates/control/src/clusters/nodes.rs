@@ -87,10 +87,11 @@ impl Clusters {
     }
 
     /// A spot interruption warning for node (instance) `node_id`: the node drains at once and the
-    /// reconciler replaces its capacity. `false` when no lakeplane node has that id.
-    pub async fn interrupt(&self, node_id: &str, source: &str) -> ControlResult<bool> {
+    /// reconciler replaces its capacity. The node's cluster; `None` when no lakeplane node has
+    /// that id.
+    pub async fn interrupt(&self, node_id: &str, source: &str) -> ControlResult<Option<String>> {
         let Some(found) = self.docs.by_alias::<Node>(&node_alias(node_id)).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         let now = now_ms();
         let (node, changed) = self
@@ -102,14 +103,15 @@ impl Clusters {
         if changed {
             self.record(interruption_event(&node, now, source)).await;
         }
-        Ok(true)
+        Ok(Some(node.cluster_id))
     }
 
     /// An instance stopped or was terminated outside lakeplane's doing (an EC2 state-change event):
-    /// its node is marked gone, and the reconciler replaces it. `false` when no node has that id.
-    pub async fn node_gone(&self, node_id: &str, cause: &str) -> ControlResult<bool> {
+    /// its node is marked gone, and the reconciler replaces it. The node's cluster; `None` when no
+    /// node has that id.
+    pub async fn node_gone(&self, node_id: &str, cause: &str) -> ControlResult<Option<String>> {
         let Some(found) = self.docs.by_alias::<Node>(&node_alias(node_id)).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         let now = now_ms();
         let (node, changed) = self
@@ -128,7 +130,7 @@ impl Clusters {
             )
             .await;
         }
-        Ok(true)
+        Ok(Some(node.cluster_id))
     }
 
     /// A cluster and every node record of it, with versions.

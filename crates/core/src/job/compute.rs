@@ -14,7 +14,7 @@ pub enum TaskCompute {
     /// The platform's shared workers (`lakeplane dev`'s, or the stack's default pool).
     Default,
     Existing(String),
-    New(ClusterSpec),
+    New(Box<ClusterSpec>),
     JobCluster(String),
 }
 
@@ -49,7 +49,7 @@ impl Task {
                     .map_err(|e| DomainError::invalid(format!("task '{key}': new_cluster: {e}")))?;
                 spec.validate()
                     .map_err(|e| DomainError::invalid(format!("task '{key}': new_cluster: {e}")))?;
-                Ok(TaskCompute::New(spec))
+                Ok(TaskCompute::New(Box::new(spec)))
             }
         }
     }
