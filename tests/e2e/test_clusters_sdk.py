@@ -46,6 +46,12 @@ def node_processes(cluster_id: str) -> list[int]:
     return pids
 
 
+def exactly(cluster_id: str, n: int, without=()):
+    """The pids of `cluster_id`'s node processes if there are `n` of them, none of `without`."""
+    pids = node_processes(cluster_id)
+    return pids if len(pids) == n and not set(pids) & set(without) else None
+
+
 def wait_for(what, check, seconds=30):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -207,4 +213,21 @@ def test_spot_interruptions_lose_and_double_nothing(w, platform):
     assert len(drained) >= 1
     # The cluster replaced the capacity it lost.
     wait_for("capacity back", lambda: len(node_processes(c.cluster_id)) == 3, seconds=60)
+    w.clusters.delete(c.cluster_id).result(timeout=timedelta(seconds=60))
+
+
+def test_a_killed_node_is_replaced(w):
+    c = w.clusters.create(cluster_name="sigkill", spark_version="1.0.x-scala2.12", num_workers=1
+                          ).result(timeout=timedelta(seconds=60))
+    before = wait_for("two nodes", lambda: exactly(c.cluster_id, 2))
+    victim = before[0]
+    import os
+    import signal
+    os.kill(victim, signal.SIGKILL)
+    after = wait_for("a replacement", lambda: exactly(c.cluster_id, 2, without=[victim]))
+    assert victim not in after
+    raw = w.api_client.do("POST", "/api/2.1/clusters/events", body={"cluster_id": c.cluster_id, "limit": 100})
+    lost = [e for e in raw["events"] if e["type"] == "NODES_LOST"]
+    assert lost and "gone" in lost[0]["details"]["cause"], raw["events"]
+    assert w.clusters.get(c.cluster_id).state == compute.State.RUNNING
     w.clusters.delete(c.cluster_id).result(timeout=timedelta(seconds=60))

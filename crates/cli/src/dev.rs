@@ -63,6 +63,9 @@ pub struct DevArgs {
     /// What `autotermination_minutes` counts in, in milliseconds (tests shorten the minute).
     #[arg(long, default_value_t = 60_000, hide = true)]
     pub autotermination_minute_ms: u64,
+    /// Run each SQL warehouse on a cluster of its own (as on AWS) instead of on the workers above.
+    #[arg(long)]
+    pub warehouses_on_clusters: bool,
     /// Run the demo pipeline once the platform is up.
     #[arg(long)]
     pub demo: bool,
@@ -113,6 +116,10 @@ fn spawn_worker(args: &DevArgs, n: usize) -> anyhow::Result<Child> {
         .arg(args.result_chunk_kib.to_string())
         .arg("--exit-with-parent")
         .arg(std::process::id().to_string())
+        .arg(format!(
+            "--serve-warehouses={}",
+            !args.warehouses_on_clusters
+        ))
         .args(args.access.to_args())
         .kill_on_drop(true)
         .spawn()
@@ -156,6 +163,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         local.control.clone(),
         results.clone(),
         clusters.clone(),
+        args.warehouses_on_clusters,
         std::time::Duration::from_millis(args.reconcile_ms.max(10)),
     ));
     crate::say!("lakeplane is running at {url}");
@@ -166,6 +174,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         results,
         signer: Some(signer),
         inline: None,
+        moves_warehouses: false,
     });
     let app = lakeplane_api::shell(local.control.clone())
         .area(sql)
@@ -249,11 +258,17 @@ async fn reconcile(
     control: lakeplane_control::Control,
     results: std::sync::Arc<dyn lakeplane_core::sql::ResultStore>,
     clusters: lakeplane_control::ClusterReconciler,
+    warehouses_on_clusters: bool,
     every: std::time::Duration,
 ) {
     let queues = vec![lakeplane_control::DEFAULT_QUEUE.to_string()];
     loop {
         tokio::time::sleep(every).await;
+        if warehouses_on_clusters {
+            if let Err(e) = clusters.serve_warehouses().await {
+                tracing::warn!(error = %e, "serving the warehouses' clusters failed; trying again");
+            }
+        }
         if let Err(e) = clusters.sweep().await {
             tracing::warn!(error = %e, "cluster sweep failed; trying again");
         }

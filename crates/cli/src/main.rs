@@ -163,8 +163,11 @@ pub struct WorkerArgs {
     /// `imds=URL`, `file://DIR` (`DIR/spot/instance-action`), or `none`.
     #[arg(long, default_value = "none")]
     pub interruption_notice: String,
-    /// Milliseconds between a node's reports.
-    #[arg(long, default_value_t = 2000)]
+    /// Whether this worker runs SQL warehouses' statements (a warehouse's own node always does).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub serve_warehouses: bool,
+    /// Milliseconds between a node's reports (the interruption notice is read every 250 ms).
+    #[arg(long, default_value_t = 5000)]
     pub report_ms: u64,
     /// Exit when the process with this id stops being this worker's parent (`lakeplane dev` passes
     /// its own id, so a worker orphaned even during its start-up exits).
@@ -214,7 +217,12 @@ async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
         heartbeat: Duration::from_millis(args.heartbeat_ms.max(10)),
         poll: Duration::from_millis(args.poll_ms.max(1)),
         memory_budget: args.query_memory_mib.max(1) * 1024 * 1024,
-        queues: args.queues.clone(),
+        queues: args
+            .queues
+            .iter()
+            .filter(|q| !q.starts_with("warehouse:"))
+            .cloned()
+            .collect(),
         ..WorkerConfig::new(id)
     };
     let parent = args.exit_with_parent;

@@ -45,8 +45,9 @@ pub struct Ec2Config {
 
 impl Ec2Config {
     /// Reads the stack's settings: `LAKEPLANE_LAUNCH_TEMPLATE`, `LAKEPLANE_INSTANCE_PROFILE_ARN`,
-    /// `LAKEPLANE_WORKER_BINARY` (required), `LAKEPLANE_TABLE` (required), `LAKEPLANE_STORAGE`
-    /// (required), `LAKEPLANE_RESULTS`, `LAKEPLANE_NODE_SLOTS` and `AWS_REGION`.
+    /// `LAKEPLANE_WORKER_BINARY` (without it every launch is refused, saying so), `LAKEPLANE_TABLE`
+    /// (required), `LAKEPLANE_STORAGE` (required), `LAKEPLANE_RESULTS`, `LAKEPLANE_NODE_SLOTS` and
+    /// `AWS_REGION`.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Ec2Config, String> {
         let some = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let need = |k: &str| some(k).ok_or_else(|| format!("{k} must be set"));
@@ -54,7 +55,7 @@ impl Ec2Config {
             launch_template: some("LAKEPLANE_LAUNCH_TEMPLATE"),
             default_instance_profile_arn: some("LAKEPLANE_INSTANCE_PROFILE_ARN"),
             boot: WorkerBoot {
-                binary_url: need("LAKEPLANE_WORKER_BINARY")?,
+                binary_url: some("LAKEPLANE_WORKER_BINARY").unwrap_or_default(),
                 state: format!("dynamodb://{}", need("LAKEPLANE_TABLE")?),
                 storage: need("LAKEPLANE_STORAGE")?,
                 results: some("LAKEPLANE_RESULTS"),
@@ -169,6 +170,14 @@ impl Ec2Compute {
 #[async_trait::async_trait]
 impl Compute for Ec2Compute {
     async fn launch(&self, launch: &Launch) -> Result<Vec<Launched>, ComputeError> {
+        if self.config.boot.binary_url.is_empty() {
+            return Err(ComputeError::Rejected {
+                cluster_id: launch.cluster_id.clone(),
+                message: "the stack has no worker binary to install on nodes: set the \
+                          WorkerBinaryUri parameter (LAKEPLANE_WORKER_BINARY)"
+                    .into(),
+            });
+        }
         let user_data =
             base64::engine::general_purpose::STANDARD.encode(self.config.boot.script(launch));
         let profile = launch

@@ -287,6 +287,11 @@ impl Documents {
         items.iter().map(Versioned::from_item).collect()
     }
 
+    /// How many entries of work queue `queue` are due by `until` (at most `limit`), whatever they are.
+    pub async fn count_due(&self, queue: &str, until: i64, limit: usize) -> ControlResult<usize> {
+        Ok(self.store.due(queue, until, limit).await?.len())
+    }
+
     /// Writes only `doc`'s place in the work queue (a lease renewal), if its stored version is still
     /// `version`; returns the new version. The body is neither sent nor rewritten.
     pub async fn touch<R: Record>(&self, doc: &R, version: u64) -> ControlResult<u64> {

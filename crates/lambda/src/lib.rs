@@ -33,6 +33,9 @@ pub struct Config {
     /// `LAKEPLANE_INLINE_SECONDS`: how long the `sql` function runs a statement itself before
     /// handing it to a warehouse's workers (0: never).
     pub inline_seconds: u64,
+    /// `LAKEPLANE_WAREHOUSE_COMPUTE=clusters`: every SQL warehouse runs on an EC2 cluster of its
+    /// own (started and stopped by `cluster-events`); otherwise the `sql` function is their compute.
+    pub warehouse_clusters: bool,
 }
 
 impl Config {
@@ -61,6 +64,8 @@ impl Config {
             storage: some("LAKEPLANE_STORAGE"),
             results: some("LAKEPLANE_RESULTS"),
             inline_seconds,
+            warehouse_clusters: some("LAKEPLANE_WAREHOUSE_COMPUTE")
+                .is_some_and(|v| v.eq_ignore_ascii_case("clusters")),
         })
     }
 

@@ -66,6 +66,10 @@ pub struct WorkerConfig {
     pub chunk_bytes: usize,
     /// The cluster node this worker is, if any: it reports in, and drains when told.
     pub node: Option<NodeConfig>,
+    /// With `results`: the warehouses whose statements this worker runs. `None` serves every
+    /// running warehouse and moves warehouses on (a pool of the platform's workers); a warehouse's
+    /// own cluster node names its warehouse, whose state its cluster moves.
+    pub warehouses: Option<Vec<String>>,
 }
 
 impl WorkerConfig {
@@ -81,6 +85,7 @@ impl WorkerConfig {
             results: None,
             chunk_bytes: lakeplane_engine::results::DEFAULT_CHUNK_BYTES,
             node: None,
+            warehouses: None,
         }
     }
 }

@@ -50,7 +50,10 @@ impl Worker {
         let mut served_at: Option<Instant> = None;
         tokio::pin!(shutdown);
         loop {
-            if served_at.is_none_or(|t| t.elapsed() >= SERVE_EVERY) {
+            if let Some(only) = &self.config.warehouses {
+                // A warehouse's own node: its warehouse, whose state its cluster moves.
+                running = only.clone();
+            } else if served_at.is_none_or(|t| t.elapsed() >= SERVE_EVERY) {
                 match self
                     .control
                     .warehouses()
@@ -64,8 +67,12 @@ impl Worker {
             }
             let permit = tokio::select! {
                 _ = &mut shutdown => break,
+                _ = self.signals.draining.cancelled() => break,
                 p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             };
+            if self.signals.draining.is_cancelled() {
+                break;
+            }
             match self
                 .control
                 .statements()
@@ -170,14 +177,15 @@ impl Worker {
                 }
             };
             tokio::pin!(out_of_budget);
+            let interrupted = self.signals.interrupted.clone();
             let outcome = loop {
                 tokio::select! {
                     r = &mut work => break r,
-                    _ = &mut out_of_budget => {
+                    _ = async { tokio::select! { _ = &mut out_of_budget => {}, _ = interrupted.cancelled() => {} } } => {
                         ctx.cancel.cancel();
                         return match self.control.statements().release(&held).await {
                             Ok(true) => {
-                                tracing::info!("the statement outgrew its inline budget; queued for a worker");
+                                tracing::info!("the statement outgrew its inline budget or its node is being taken away; queued for another worker");
                                 Ran::Released
                             }
                             Ok(false) => Ran::Dropped,

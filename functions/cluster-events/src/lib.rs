@@ -5,7 +5,8 @@
 //! - `EC2 Instance State-change Notification` (stopping, stopped, shutting-down, terminated): the
 //!   node is marked gone and replaced;
 //! - `Scheduled Event` (every minute): the cluster sweep — autoscaling, auto-termination, job
-//!   clusters whose run ended, nodes that never reported in.
+//!   clusters whose run ended, nodes that never reported in — and, with
+//!   `LAKEPLANE_WAREHOUSE_COMPUTE=clusters`, SQL warehouses' clusters started and stopped with them.
 //!
 //! Events about instances lakeplane did not launch are ignored.
 
@@ -18,6 +19,7 @@ pub use lakeplane_lambda::{cluster_reconciler as reconciler, control, Config};
 pub async fn handle(
     control: &Control,
     reconciler: &ClusterReconciler,
+    config: &Config,
     event: &Value,
 ) -> Result<Value, String> {
     let kind = event
@@ -49,8 +51,15 @@ pub async fn handle(
                 .map_err(|e| e.to_string())?
         }
         ("Scheduled Event", _) => {
+            let warehouses = match config.warehouse_clusters {
+                true => reconciler
+                    .serve_warehouses()
+                    .await
+                    .map_err(|e| e.to_string())?,
+                false => 0,
+            };
             let n = reconciler.sweep().await.map_err(|e| e.to_string())?;
-            return Ok(json!({"swept": n}));
+            return Ok(json!({"swept": n, "warehouses_running": warehouses}));
         }
         _ => return Ok(json!({"ignored": kind})),
     };

@@ -11,8 +11,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let reconciler = reconciler(&aws, &control, |k| std::env::var(k).ok())
         .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let (control, reconciler) = (&control, &reconciler);
-        async move { handle(control, reconciler, &event.payload).await }
+        let (control, reconciler, config) = (&control, &reconciler, &config);
+        async move { handle(control, reconciler, config, &event.payload).await }
     }))
     .await
 }

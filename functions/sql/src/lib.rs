@@ -60,6 +60,7 @@ pub fn app(control: Control, engine: Engine, config: &Config) -> Result<axum::Ro
     let mut shell = lakeplane_api::shell(control).area(lakeplane_api::sql::area(SqlServices {
         results,
         signer: None,
+        moves_warehouses: inline.is_some() && !config.warehouse_clusters,
         inline,
     }));
     if let Some(w) = &config.workspace_id {

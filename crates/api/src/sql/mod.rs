@@ -33,6 +33,9 @@ pub struct SqlServices {
     /// Runs statements in this process when they finish within a budget (the `sql` function);
     /// `None` leaves every statement to the warehouse's workers.
     pub inline: Option<Arc<dyn InlineRunner>>,
+    /// Whether this process moves warehouses on (a starting one runs, an idle one stops): where it
+    /// is their compute (the `sql` function without warehouse clusters).
+    pub moves_warehouses: bool,
 }
 
 /// Runs a submitted statement here, within a budget, handing it back to its warehouse's queue

@@ -42,7 +42,7 @@ pub async fn create(
 /// Where this process is the compute (the `sql` function runs statements itself), it moves
 /// warehouses on as a worker pool would: a starting one runs, an idle one stops.
 async fn serve(app: &AppState, sql: &SqlServices) -> ApiResult<()> {
-    if sql.inline.is_some() {
+    if sql.moves_warehouses {
         app.control
             .warehouses()
             .serve(lakeplane_control::time::now_ms())

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 mod catalog;
+mod clusters;
 mod schemas;
 mod sql;
 
@@ -56,9 +57,13 @@ impl Api {
                 results: results.clone(),
                 signer: Some(signer),
                 inline: None,
+                moves_warehouses: false,
             }))
             .area(lakeplane_api::catalog::area(engine.clone()))
-            .area(lakeplane_api::principals::area());
+            .area(lakeplane_api::principals::area())
+            .area(lakeplane_api::clusters::area(
+                lakeplane_api::clusters::ClusterServices { reconciler: None },
+            ));
         let routes = shell.route_table();
         let doc = serde_json::from_str(&shell.openapi().to_json().unwrap()).unwrap();
         Api {

@@ -400,3 +400,57 @@ async fn an_instance_gone_or_interrupted_is_replaced_and_machines_without_record
         .unwrap()
         .is_none());
 }
+
+#[tokio::test]
+async fn nodes_that_never_report_in_are_replaced_and_reported() {
+    let control = Control::new(lakeplane_testing::embedded_store().await);
+    let client = ec2().await;
+    let compute = Ec2Compute::new(
+        client.clone(),
+        Ec2Config {
+            launch_template: None,
+            default_instance_profile_arn: None,
+            boot: boot(),
+        },
+    );
+    // Nothing runs a worker on moto's instances: with no time to report in, each pass replaces them.
+    let settings = ClusterSettings {
+        report_timeout: std::time::Duration::from_millis(1),
+        ..Default::default()
+    };
+    let reconciler = control.cluster_reconciler(Arc::new(compute), settings);
+    let spec = ClusterSpec::from_json(json!({"num_workers": 0})).unwrap();
+    let c = control
+        .clusters()
+        .create(spec, "ana@x", ClusterSource::Api)
+        .await
+        .unwrap();
+    reconciler.reconcile(&c.cluster_id).await.unwrap();
+    let first = instances(&client, &c.cluster_id).await;
+    assert_eq!(first.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    reconciler.reconcile(&c.cluster_id).await.unwrap();
+    let second = instances(&client, &c.cluster_id).await;
+    assert_eq!(second.len(), 1);
+    assert_ne!(first[0].instance_id(), second[0].instance_id(), "replaced");
+    let (events, _) = control
+        .clusters()
+        .events(
+            &c.cluster_id,
+            &EventFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let lost = events
+        .iter()
+        .find(|e| e.kind == EventType::NodesLost)
+        .expect("a NODES_LOST event");
+    assert!(lost.details["cause"]
+        .as_str()
+        .unwrap()
+        .contains("never reported in"));
+    assert_eq!(lost.details["instance_id"], first[0].instance_id().unwrap());
+}

@@ -6,6 +6,7 @@
 mod cost;
 mod nodes;
 mod reconcile;
+mod warehouses;
 
 use lakeplane_core::cluster::{
     Autoscale, Cluster, ClusterEvent, ClusterSource, ClusterSpec, ClusterState, EventType, Node,
@@ -295,7 +296,7 @@ impl Clusters {
     /// Records an event; a failure is logged, never fatal (events are a record, not state).
     pub async fn record(&self, event: ClusterEvent) {
         let stored = StoredEvent {
-            seq: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
+            seq: event_seq(),
             event,
         };
         tracing::info!(cluster_id = %stored.event.cluster_id, kind = ?stored.event.kind,
@@ -332,6 +333,25 @@ impl Clusters {
             .collect();
         Ok((page, total))
     }
+}
+
+/// Orders events of one millisecond as this process recorded them (a counter that starts at the
+/// clock's microseconds, so that processes roughly agree), with a random tail against collisions.
+fn event_seq() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    let previous = NEXT
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+            Some((p + 1).max(micros))
+        })
+        .unwrap_or_default();
+    let n = (previous + 1).max(micros);
+    let mut tail = uuid::Uuid::new_v4().simple().to_string();
+    tail.truncate(6);
+    format!("{n:020}{tail}")
 }
 
 /// Which events `clusters/events` returns.

@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use lakeplane_core::cluster::compute::{self, Compute, ComputeError, Launch, Volumes};
 use lakeplane_core::cluster::{
-    cluster_queue, node_types, Availability, Cluster, ClusterEvent, ClusterState, DrainReason,
-    EventType, Market, Node, NodeRole, TerminationReason,
+    node_types, Availability, Cluster, ClusterEvent, ClusterState, DrainReason, EventType, Market,
+    Node, NodeRole, TerminationReason,
 };
-use lakeplane_core::run::{Lease, Run, TaskRun};
+use lakeplane_core::run::{Lease, Run};
 use lakeplane_store::Index;
 
 use super::nodes::running_if_ready;
@@ -102,6 +102,14 @@ impl ClusterReconciler {
             compute,
             settings,
         }
+    }
+
+    pub(crate) fn docs(&self) -> &Documents {
+        &self.docs
+    }
+
+    pub(crate) fn clusters(&self) -> &Clusters {
+        &self.clusters
     }
 
     /// Reconciles every cluster that is not settled; returns how many were looked at.
@@ -284,9 +292,10 @@ impl ClusterReconciler {
         }
         let mut stop: BTreeMap<String, (String, EventType)> = BTreeMap::new();
         for n in nodes.iter_mut().filter(|n| !n.is_terminated()) {
-            if !alive.contains(n.node_id.as_str())
-                && now - n.launched_at > LAUNCH_GRACE_MS.min(ms(self.settings.report_timeout))
-            {
+            // A node that reported in is known to EC2's listing; a new one may be missing from it.
+            let settled = n.reported_at.is_some()
+                || now - n.launched_at > LAUNCH_GRACE_MS.min(ms(self.settings.report_timeout));
+            if !alive.contains(n.node_id.as_str()) && settled {
                 let cause = match n.drain {
                     Some(DrainReason::Interrupted) => {
                         "spot interruption: the instance was taken back"
@@ -373,12 +382,11 @@ impl ClusterReconciler {
                 return Ok(outcome);
             }
         }
-        let queue = cluster_queue(id);
+        // Queued and leased work (task runs, or a warehouse's statements): every entry of the queue.
         outcome.busy = self
             .docs
-            .due::<TaskRun>(&queue, i64::MAX / 4, BUSY_SCAN)
-            .await?
-            .len() as u64;
+            .count_due(&c.queue(), i64::MAX / 4, BUSY_SCAN)
+            .await? as u64;
         let target = 1 + c
             .autoscale_target(outcome.busy, self.settings.slots_per_node)
             .unwrap_or(c.target_workers);
@@ -610,7 +618,7 @@ impl ClusterReconciler {
         };
         Launch {
             cluster_id: c.cluster_id.clone(),
-            queue: cluster_queue(&c.cluster_id),
+            queue: c.queue(),
             role,
             generation: c.generation,
             count,

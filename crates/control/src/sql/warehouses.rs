@@ -144,7 +144,7 @@ impl Warehouses {
     }
 
     /// Moves a warehouse to `next` if it still calls for it; returns the state it is in after.
-    async fn move_on(
+    pub(crate) async fn move_on(
         &self,
         id: &str,
         now: i64,

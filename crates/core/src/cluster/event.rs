@@ -6,9 +6,6 @@ use serde_json::{Map, Value};
 
 use super::node::Node;
 
-/// The most events kept per cluster; older ones are dropped.
-pub const MAX_EVENTS_KEPT: usize = 1000;
-
 /// Event types, named as Databricks names them (`EventType` in the SDK).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

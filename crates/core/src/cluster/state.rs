@@ -53,6 +53,8 @@ pub enum ClusterSource {
     Ui,
     /// A job cluster: made for one run, terminated when it ends.
     Job,
+    /// A SQL warehouse's cluster: started and stopped with its warehouse.
+    Sql,
 }
 
 /// `termination_reason`.
@@ -115,6 +117,9 @@ pub struct Cluster {
     /// The job cluster key it was made for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_cluster_key: Option<String>,
+    /// The SQL warehouse it serves (its nodes claim statements from the warehouse's queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warehouse_id: Option<String>,
     /// Each start and restart begins a generation; nodes of older ones are terminated.
     #[serde(default)]
     pub generation: u32,
@@ -158,6 +163,7 @@ impl Cluster {
             cluster_source: source,
             run_id: None,
             job_cluster_key: None,
+            warehouse_id: None,
             generation: 0,
             start_time: now,
             terminated_time: None,
@@ -167,6 +173,14 @@ impl Cluster {
             pinned: false,
             deleted: false,
             reconciler: None,
+        }
+    }
+
+    /// The work queue its nodes serve: its warehouse's, or its own.
+    pub fn queue(&self) -> String {
+        match &self.warehouse_id {
+            Some(w) => crate::sql::warehouse_queue(w),
+            None => super::cluster_queue(&self.cluster_id),
         }
     }
 
@@ -341,7 +355,7 @@ impl Cluster {
     pub fn idle_too_long(&self, now: i64, minute_ms: i64) -> Option<u32> {
         let minutes = self.spec.idle_limit_minutes()?;
         (self.state == ClusterState::Running
-            && self.cluster_source != ClusterSource::Job
+            && matches!(self.cluster_source, ClusterSource::Api | ClusterSource::Ui)
             && now - self.last_activity_time >= i64::from(minutes) * minute_ms)
             .then_some(minutes)
     }

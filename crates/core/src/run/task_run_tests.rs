@@ -144,3 +144,34 @@ fn records_are_bounded() {
     let out = t.output.as_ref().unwrap();
     assert!(out.truncated && serde_json::to_string(&out.sample).unwrap().len() <= MAX_SAMPLE_BYTES);
 }
+
+#[test]
+fn a_hand_back_requeues_at_once_without_counting_a_retry_or_a_loss() {
+    let t = &mut task(json!({"max_retries": 0}));
+    t.claim("node-1", "tok-1", 0, 30_000).unwrap();
+    assert!(t.hand_back("tok-other", 10, RunId(9), 3, "spot").is_err());
+    t.hand_back("tok-1", 10, RunId(9), 3, "spot").unwrap();
+    assert_eq!(
+        (
+            t.state,
+            t.run_id,
+            t.attempt_number,
+            t.retries,
+            t.lease_losses
+        ),
+        (TaskState::Queued, RunId(9), 1, 0, 0)
+    );
+    assert!(t.claimable(10), "due now, not after the lease");
+    assert_eq!(t.attempts[0].worker.as_deref(), Some("node-1"));
+    assert!(t.attempts[0].state_message.contains("Handed back"));
+    // Hand-backs without end count as lost workers past MAX_HANDBACKS, so the task still ends.
+    let mut id = 10;
+    while !t.is_terminal() {
+        id += 1;
+        t.claim("node-x", "tok", id, 30_000).unwrap();
+        t.hand_back("tok", id, RunId(id as u64), 3, "spot").unwrap();
+        assert!(id < 100, "a task handed back without end must end");
+    }
+    assert_eq!(t.state, TaskState::Terminated(TaskResult::Failed));
+    assert!(t.handbacks > MAX_HANDBACKS);
+}

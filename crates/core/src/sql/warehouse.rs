@@ -144,6 +144,9 @@ pub struct Warehouse {
     pub created_at: i64,
     /// When a statement last arrived (kept to the minute: it is written at most once a minute).
     pub last_active_at: i64,
+    /// The cluster serving it, where warehouses run on clusters of their own (on AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
 }
 
 /// How often a busy warehouse's activity time is written.
@@ -158,6 +161,47 @@ impl Warehouse {
             creator_name: creator.to_string(),
             created_at: now,
             last_active_at: now,
+            cluster_id: None,
+        }
+    }
+
+    /// The cluster it runs on where warehouses have clusters of their own: `cluster_size` picks
+    /// the workers (2X-Small a driver alone, each size up doubling), `spot_instance_policy` the
+    /// market (COST_OPTIMIZED: spot with fallback; RELIABILITY_OPTIMIZED: on-demand), and
+    /// `max_num_clusters` how far it may autoscale (scaling out the one cluster).
+    pub fn cluster_spec(&self) -> crate::cluster::ClusterSpec {
+        use crate::cluster::{Autoscale, Availability, AwsAttributes, ClusterSpec};
+        let rank = CLUSTER_SIZES
+            .iter()
+            .position(|s| *s == self.spec.cluster_size)
+            .unwrap_or(0) as u32;
+        let workers = if rank == 0 { 0 } else { 1u32 << (rank - 1) };
+        let availability = match self.spec.spot_instance_policy.as_deref() {
+            Some("RELIABILITY_OPTIMIZED") => Availability::OnDemand,
+            _ => Availability::SpotWithFallback,
+        };
+        let max = (workers.max(1) * self.spec.max_num_clusters.max(1))
+            .min(crate::cluster::spec::MAX_WORKERS);
+        ClusterSpec {
+            cluster_name: Some(format!("warehouse {}", self.spec.name)),
+            autoscale: (self.spec.max_num_clusters > 1).then_some(Autoscale {
+                min_workers: workers,
+                max_workers: max.max(workers),
+            }),
+            num_workers: Some(workers),
+            aws_attributes: Some(AwsAttributes {
+                availability: Some(availability),
+                instance_profile_arn: self.spec.instance_profile_arn.clone(),
+                ..Default::default()
+            }),
+            custom_tags: self
+                .spec
+                .tags
+                .iter()
+                .filter(|t| !t.key.starts_with(crate::cluster::spec::RESERVED_TAG_PREFIX))
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect(),
+            ..Default::default()
         }
     }
 

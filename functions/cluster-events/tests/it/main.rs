@@ -46,7 +46,7 @@ async fn eventbridge_events_drive_clusters_on_ec2() {
         .await
         .unwrap();
 
-    let swept = handle(&control, &reconciler, &event("scheduled.json", ""))
+    let swept = handle(&control, &reconciler, &config, &event("scheduled.json", ""))
         .await
         .unwrap();
     assert!(swept["swept"].as_u64().unwrap() >= 1);
@@ -63,6 +63,7 @@ async fn eventbridge_events_drive_clusters_on_ec2() {
     let answer = handle(
         &control,
         &reconciler,
+        &config,
         &event("spot-interruption.json", &spot),
     )
     .await
@@ -80,6 +81,7 @@ async fn eventbridge_events_drive_clusters_on_ec2() {
     handle(
         &control,
         &reconciler,
+        &config,
         &event("instance-terminated.json", &spot),
     )
     .await
@@ -94,6 +96,7 @@ async fn eventbridge_events_drive_clusters_on_ec2() {
     let ignored = handle(
         &control,
         &reconciler,
+        &config,
         &event("spot-interruption.json", "i-0notours"),
     )
     .await
