@@ -1,6 +1,7 @@
 //! The Clusters API, under `/api/2.1/clusters/*` and `/api/2.0/clusters/*` (the same handlers).
 
 mod handlers;
+mod reads;
 mod wire;
 
 use axum::http::Method;
@@ -24,17 +25,18 @@ const VERSIONS: &[&str] = &["2.1", "2.0"];
     handlers::pin,
     handlers::unpin,
     handlers::change_owner,
-    handlers::get,
-    handlers::list,
-    handlers::events,
-    handlers::spark_versions,
-    handlers::list_node_types,
-    handlers::list_zones,
+    reads::get,
+    reads::list,
+    reads::events,
+    reads::spark_versions,
+    reads::list_node_types,
+    reads::list_zones,
 ))]
 struct ClustersDoc;
 
 fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     use handlers as h;
+    use reads as r;
     vec![
         (Method::POST, "/create", post(h::create)),
         (Method::POST, "/edit", post(h::edit)),
@@ -47,12 +49,12 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/pin", post(h::pin)),
         (Method::POST, "/unpin", post(h::unpin)),
         (Method::POST, "/change-owner", post(h::change_owner)),
-        (Method::GET, "/get", get(h::get)),
-        (Method::GET, "/list", get(h::list)),
-        (Method::POST, "/events", post(h::events)),
-        (Method::GET, "/spark-versions", get(h::spark_versions)),
-        (Method::GET, "/list-node-types", get(h::list_node_types)),
-        (Method::GET, "/list-zones", get(h::list_zones)),
+        (Method::GET, "/get", get(r::get)),
+        (Method::GET, "/list", get(r::list)),
+        (Method::POST, "/events", post(r::events)),
+        (Method::GET, "/spark-versions", get(r::spark_versions)),
+        (Method::GET, "/list-node-types", get(r::list_node_types)),
+        (Method::GET, "/list-zones", get(r::list_zones)),
     ]
 }
 

@@ -4,10 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
-use std::sync::atomic::Ordering;
+mod replace;
+
 use std::sync::Arc;
 
-use aws_sdk_ec2::types::{Filter, Instance, InstanceStateName};
+use aws_sdk_ec2::types::{Filter, Instance};
 use base64::Engine as _;
 use lakeplane_compute::boot::WorkerBoot;
 use lakeplane_compute::ec2::{Ec2Compute, Ec2Config};
@@ -19,11 +20,11 @@ use lakeplane_core::cluster::{
 };
 use serde_json::json;
 
-async fn ec2() -> aws_sdk_ec2::Client {
+pub(crate) async fn ec2() -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&lakeplane_testing::aws_config().await)
 }
 
-fn boot() -> WorkerBoot {
+pub(crate) fn boot() -> WorkerBoot {
     WorkerBoot {
         binary_url: "s3://artifacts/lakeplane".into(),
         state: "dynamodb://lakeplane-state".into(),
@@ -34,14 +35,14 @@ fn boot() -> WorkerBoot {
     }
 }
 
-struct Fixture {
-    control: Control,
-    faulty: Arc<Faulty>,
-    reconciler: lakeplane_control::ClusterReconciler,
-    client: aws_sdk_ec2::Client,
+pub(crate) struct Fixture {
+    pub control: Control,
+    pub faulty: Arc<Faulty>,
+    pub reconciler: lakeplane_control::ClusterReconciler,
+    pub client: aws_sdk_ec2::Client,
 }
 
-async fn fixture() -> Fixture {
+pub(crate) async fn fixture() -> Fixture {
     let control = Control::new(lakeplane_testing::embedded_store().await);
     let client = ec2().await;
     let compute = Ec2Compute::new(
@@ -62,7 +63,7 @@ async fn fixture() -> Fixture {
     }
 }
 
-async fn instances(client: &aws_sdk_ec2::Client, cluster_id: &str) -> Vec<Instance> {
+pub(crate) async fn instances(client: &aws_sdk_ec2::Client, cluster_id: &str) -> Vec<Instance> {
     let out = client
         .describe_instances()
         .filters(
@@ -234,223 +235,4 @@ async fn a_cluster_launches_resizes_and_terminates_instances() {
         f.control.clusters().get(&c.cluster_id).await.unwrap().state,
         ClusterState::Terminated
     );
-}
-
-#[tokio::test]
-async fn no_spot_capacity_falls_back_to_on_demand_with_an_event() {
-    let f = fixture().await;
-    f.faulty.no_spot.store(true, Ordering::SeqCst);
-    let spec = ClusterSpec::from_json(json!({"num_workers": 2,
-        "aws_attributes": {"availability": "SPOT_WITH_FALLBACK", "first_on_demand": 1}}))
-    .unwrap();
-    let c = f
-        .control
-        .clusters()
-        .create(spec, "ana@x", ClusterSource::Api)
-        .await
-        .unwrap();
-    f.reconciler.reconcile(&c.cluster_id).await.unwrap();
-    let found = instances(&f.client, &c.cluster_id).await;
-    assert_eq!(found.len(), 3);
-    assert!(
-        found.iter().all(|i| i.instance_lifecycle().is_none()),
-        "all on-demand"
-    );
-    assert!(f.faulty.refused.load(Ordering::SeqCst) >= 1);
-    let (events, _) = f
-        .control
-        .clusters()
-        .events(
-            &c.cluster_id,
-            &EventFilter {
-                limit: 100,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let fallback = events
-        .iter()
-        .find(|e| e.kind == EventType::AddNodesFailed)
-        .expect("a fallback event");
-    assert_eq!(fallback.details["fallback"], "ON_DEMAND");
-    assert_eq!(
-        fallback.details["reason"]["code"],
-        "AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE"
-    );
-
-    // SPOT without fallback: nothing is launched for the workers, the cluster waits and says so.
-    let spot_only = ClusterSpec::from_json(json!({"num_workers": 1,
-        "aws_attributes": {"availability": "SPOT", "first_on_demand": 1}}))
-    .unwrap();
-    let s = f
-        .control
-        .clusters()
-        .create(spot_only, "ana@x", ClusterSource::Api)
-        .await
-        .unwrap();
-    f.reconciler.reconcile(&s.cluster_id).await.unwrap();
-    assert_eq!(
-        instances(&f.client, &s.cluster_id).await.len(),
-        1,
-        "only the on-demand driver"
-    );
-    f.faulty.no_spot.store(false, Ordering::SeqCst);
-    f.reconciler.reconcile(&s.cluster_id).await.unwrap();
-    assert_eq!(
-        instances(&f.client, &s.cluster_id).await.len(),
-        2,
-        "spot came back"
-    );
-}
-
-#[tokio::test]
-async fn an_instance_gone_or_interrupted_is_replaced_and_machines_without_records_are_reaped() {
-    let f = fixture().await;
-    let spec = ClusterSpec::from_json(
-        json!({"num_workers": 1, "aws_attributes": {"first_on_demand": 0, "availability": "SPOT"}}),
-    )
-    .unwrap();
-    let c = f
-        .control
-        .clusters()
-        .create(spec, "ana@x", ClusterSource::Api)
-        .await
-        .unwrap();
-    f.reconciler.reconcile(&c.cluster_id).await.unwrap();
-    let first = instances(&f.client, &c.cluster_id).await;
-    assert_eq!(first.len(), 2);
-    // EventBridge says one is being interrupted: it drains and a replacement is launched at once.
-    let victim = first[0].instance_id().unwrap().to_string();
-    assert!(f
-        .control
-        .clusters()
-        .interrupt(&victim, "eventbridge")
-        .await
-        .unwrap()
-        .is_some());
-    f.reconciler.reconcile(&c.cluster_id).await.unwrap();
-    assert_eq!(instances(&f.client, &c.cluster_id).await.len(), 3);
-    // EC2 takes it away: the node is marked gone.
-    f.client
-        .terminate_instances()
-        .instance_ids(&victim)
-        .send()
-        .await
-        .unwrap();
-    assert!(f
-        .control
-        .clusters()
-        .node_gone(&victim, "terminated by EC2")
-        .await
-        .unwrap()
-        .is_some());
-    // A machine launched for the cluster but never recorded (a reconciler died) is terminated.
-    let stray = f
-        .client
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .min_count(1)
-        .max_count(1)
-        .tag_specifications(
-            aws_sdk_ec2::types::TagSpecification::builder()
-                .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
-                .tags(
-                    aws_sdk_ec2::types::Tag::builder()
-                        .key("lakeplane:cluster-id")
-                        .value(&c.cluster_id)
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let stray_id = stray.instances()[0].instance_id().unwrap().to_string();
-    f.reconciler.reconcile(&c.cluster_id).await.unwrap();
-    let now: Vec<String> = instances(&f.client, &c.cluster_id)
-        .await
-        .iter()
-        .map(|i| i.instance_id().unwrap().to_string())
-        .collect();
-    assert!(!now.contains(&stray_id) && !now.contains(&victim));
-    assert_eq!(now.len(), 2);
-    let state = f
-        .client
-        .describe_instances()
-        .instance_ids(&stray_id)
-        .send()
-        .await
-        .unwrap();
-    let s = state.reservations()[0].instances()[0]
-        .state()
-        .unwrap()
-        .name()
-        .unwrap()
-        .clone();
-    assert!(matches!(
-        s,
-        InstanceStateName::Terminated | InstanceStateName::ShuttingDown
-    ));
-    assert!(f
-        .control
-        .clusters()
-        .interrupt("i-notours", "eventbridge")
-        .await
-        .unwrap()
-        .is_none());
-}
-
-#[tokio::test]
-async fn nodes_that_never_report_in_are_replaced_and_reported() {
-    let control = Control::new(lakeplane_testing::embedded_store().await);
-    let client = ec2().await;
-    let compute = Ec2Compute::new(
-        client.clone(),
-        Ec2Config {
-            launch_template: None,
-            default_instance_profile_arn: None,
-            boot: boot(),
-        },
-    );
-    // Nothing runs a worker on moto's instances: with no time to report in, each pass replaces them.
-    let settings = ClusterSettings {
-        report_timeout: std::time::Duration::from_millis(1),
-        ..Default::default()
-    };
-    let reconciler = control.cluster_reconciler(Arc::new(compute), settings);
-    let spec = ClusterSpec::from_json(json!({"num_workers": 0})).unwrap();
-    let c = control
-        .clusters()
-        .create(spec, "ana@x", ClusterSource::Api)
-        .await
-        .unwrap();
-    reconciler.reconcile(&c.cluster_id).await.unwrap();
-    let first = instances(&client, &c.cluster_id).await;
-    assert_eq!(first.len(), 1);
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    reconciler.reconcile(&c.cluster_id).await.unwrap();
-    let second = instances(&client, &c.cluster_id).await;
-    assert_eq!(second.len(), 1);
-    assert_ne!(first[0].instance_id(), second[0].instance_id(), "replaced");
-    let (events, _) = control
-        .clusters()
-        .events(
-            &c.cluster_id,
-            &EventFilter {
-                limit: 100,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let lost = events
-        .iter()
-        .find(|e| e.kind == EventType::NodesLost)
-        .expect("a NODES_LOST event");
-    assert!(lost.details["cause"]
-        .as_str()
-        .unwrap()
-        .contains("never reported in"));
-    assert_eq!(lost.details["instance_id"], first[0].instance_id().unwrap());
 }
