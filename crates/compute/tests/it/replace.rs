@@ -231,3 +231,90 @@ async fn nodes_that_never_report_in_are_replaced_and_reported() {
         .contains("never reported in"));
     assert_eq!(lost.details["instance_id"], first[0].instance_id().unwrap());
 }
+
+#[tokio::test]
+async fn autoscaling_follows_the_queue_up_at_once_and_down_after_its_cooldown() {
+    let control = Control::new(lakeplane_testing::embedded_store().await);
+    let client = ec2().await;
+    let compute = Ec2Compute::new(
+        client.clone(),
+        Ec2Config {
+            launch_template: None,
+            default_instance_profile_arn: None,
+            boot: boot(),
+        },
+    );
+    let settings = ClusterSettings {
+        slots_per_node: 1,
+        minute: std::time::Duration::from_millis(50),
+        ..Default::default()
+    };
+    let reconciler = control.cluster_reconciler(Arc::new(compute), settings);
+    let spec =
+        ClusterSpec::from_json(json!({"autoscale": {"min_workers": 0, "max_workers": 5}})).unwrap();
+    let c = control
+        .clusters()
+        .create(spec, "ana@x", ClusterSource::Api)
+        .await
+        .unwrap();
+    reconciler.reconcile(&c.cluster_id).await.unwrap();
+    assert_eq!(
+        instances(&client, &c.cluster_id).await.len(),
+        1,
+        "the driver alone"
+    );
+    // Three tasks wait on the cluster: with one slot a node, it grows to three nodes at once.
+    let tasks: Vec<lakeplane_core::job::Task> = (0..3)
+        .map(|i| {
+            serde_json::from_value(json!({"task_key": format!("t{i}"),
+                "existing_cluster_id": c.cluster_id, "sql_task": {"file": {"path": "/x.sql"}}}))
+            .unwrap()
+        })
+        .collect();
+    let run = control
+        .runs()
+        .submit(None, tasks, None, "ana@x")
+        .await
+        .unwrap();
+    reconciler.reconcile(&c.cluster_id).await.unwrap();
+    assert_eq!(instances(&client, &c.cluster_id).await.len(), 3);
+    assert_eq!(
+        control
+            .clusters()
+            .get(&c.cluster_id)
+            .await
+            .unwrap()
+            .target_workers,
+        2
+    );
+    // The work goes away: no shrink on the first look, a decommission after the cooldown.
+    control.runs().cancel(run).await.unwrap();
+    reconciler.reconcile(&c.cluster_id).await.unwrap();
+    assert_eq!(
+        control
+            .clusters()
+            .get(&c.cluster_id)
+            .await
+            .unwrap()
+            .target_workers,
+        2
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    reconciler.reconcile(&c.cluster_id).await.unwrap();
+    reconciler.reconcile(&c.cluster_id).await.unwrap();
+    assert_eq!(
+        control
+            .clusters()
+            .get(&c.cluster_id)
+            .await
+            .unwrap()
+            .target_workers,
+        0
+    );
+    let view = control.clusters().view(&c.cluster_id).await.unwrap();
+    assert_eq!(
+        view.nodes.iter().filter(|n| n.drain.is_some()).count(),
+        2,
+        "the two workers decommissioned"
+    );
+}

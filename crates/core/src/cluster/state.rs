@@ -139,6 +139,9 @@ pub struct Cluster {
     /// Permanently deleted: gone from listings once its nodes are.
     #[serde(default)]
     pub deleted: bool,
+    /// Since when autoscaling has wanted fewer workers (it shrinks only after a while of that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrink_wanted_since: Option<i64>,
     /// The reconciler acting on it now: one at a time, so that nodes are not launched twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconciler: Option<Lease>,
@@ -172,6 +175,7 @@ impl Cluster {
             termination_reason: None,
             pinned: false,
             deleted: false,
+            shrink_wanted_since: None,
             reconciler: None,
         }
     }
@@ -302,6 +306,32 @@ impl Cluster {
         let workers = u32::try_from(nodes_needed.saturating_sub(1)).unwrap_or(u32::MAX);
         let target = workers.clamp(range.min_workers, range.max_workers);
         (target != self.target_workers).then_some(target)
+    }
+
+    /// One autoscaling step at `now` for `busy` tasks: it grows at once, and shrinks only once it has
+    /// wanted to for `cooldown_ms` (so that a bursty queue does not make nodes come and go). The new
+    /// target if it changed.
+    pub fn autoscale(&mut self, busy: u64, slots: u32, now: i64, cooldown_ms: i64) -> Option<u32> {
+        match self.autoscale_target(busy, slots) {
+            Some(t) if t > self.target_workers => {
+                self.shrink_wanted_since = None;
+                self.scale_to(t);
+                Some(t)
+            }
+            Some(t) => {
+                let since = *self.shrink_wanted_since.get_or_insert(now);
+                if now - since >= cooldown_ms {
+                    self.shrink_wanted_since = None;
+                    self.scale_to(t);
+                    return Some(t);
+                }
+                None
+            }
+            None => {
+                self.shrink_wanted_since = None;
+                None
+            }
+        }
     }
 
     /// Sets an autoscaled target (see [`Cluster::autoscale_target`]).

@@ -85,3 +85,22 @@ fn idles_out_after_its_minutes_unless_a_job_cluster() {
     never.became_running();
     assert_eq!(never.idle_too_long(i64::MAX / 2, 60), None);
 }
+
+#[test]
+fn autoscaling_grows_at_once_and_shrinks_after_a_cooldown() {
+    let mut c = cluster(json!({"autoscale": {"min_workers": 1, "max_workers": 4}}));
+    c.became_running();
+    assert_eq!(c.autoscale(20, 4, 0, 100), Some(4));
+    c.became_running();
+    assert_eq!(c.autoscale(0, 4, 10, 100), None, "not yet");
+    assert_eq!(c.autoscale(0, 4, 50, 100), None, "still cooling");
+    assert_eq!(
+        c.autoscale(20, 4, 60, 100),
+        None,
+        "busy again: the wish is forgotten"
+    );
+    assert_eq!(c.shrink_wanted_since, None);
+    assert_eq!(c.autoscale(0, 4, 70, 100), None);
+    assert_eq!(c.autoscale(0, 4, 170, 100), Some(1));
+    assert_eq!(c.target_workers, 1);
+}

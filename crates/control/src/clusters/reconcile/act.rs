@@ -160,9 +160,11 @@ impl ClusterReconciler {
             .docs
             .count_due(&c.queue(), i64::MAX / 4, BUSY_SCAN)
             .await? as u64;
-        let target = 1 + c
+        let grow = c
             .autoscale_target(outcome.busy, self.settings.slots_per_node)
-            .unwrap_or(c.target_workers);
+            .filter(|t| *t > c.target_workers);
+        // Growth acts at once; shrinking waits for the cooldown (`Cluster::autoscale`).
+        let target = 1 + grow.unwrap_or(c.target_workers);
         let capacity = |nodes: &[Node]| -> Vec<Node> {
             nodes
                 .iter()

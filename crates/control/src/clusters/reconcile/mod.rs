@@ -202,10 +202,12 @@ impl ClusterReconciler {
                     c.last_activity_time = now;
                 }
                 if c.state.is_live() {
-                    if let Some(target) =
-                        c.autoscale_target(outcome.busy, self.settings.slots_per_node)
-                    {
-                        c.scale_to(target);
+                    if let Some(target) = c.autoscale(
+                        outcome.busy,
+                        self.settings.slots_per_node,
+                        now,
+                        ms(self.settings.minute),
+                    ) {
                         ev.push(
                             ClusterEvent::new(id, now, EventType::Resizing)
                                 .with("target_num_workers", target)
