@@ -9,6 +9,7 @@
 //! These are lakeplane's states, stored as they are here; the API maps them to Databricks' wire
 //! names (`life_cycle_state`, `result_state`, `status`) in one place of its own.
 
+mod handback;
 mod lease;
 mod plan;
 mod record;
@@ -24,6 +25,7 @@ use crate::ids::{JobId, RunId};
 pub use lease::{Lease, MAX_CLOCK_SKEW_MS, MAX_LEASE_LOSSES};
 pub use plan::{plan, Plan};
 
+pub use handback::MAX_HANDBACKS;
 pub use record::{
     bound_message, Attempt, TaskOutput, MAX_ATTEMPTS_KEPT, MAX_MESSAGE_BYTES, MAX_SAMPLE_BYTES,
 };

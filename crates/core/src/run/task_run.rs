@@ -110,10 +110,6 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// The most times a task may be handed back by draining workers before a hand-back counts as a
-/// lost worker (so that a cluster losing node after node still ends the task).
-pub const MAX_HANDBACKS: u32 = 20;
-
 /// What recording an attempt's end did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finished {
@@ -255,41 +251,6 @@ impl TaskRun {
         Ok(())
     }
 
-    /// A draining worker hands the attempt of claim `token` back: the task is queued again at once
-    /// as attempt `next_id`, without counting a retry or a lost worker (the node was taken away,
-    /// the task did nothing wrong). After [`MAX_HANDBACKS`] hand-backs it counts as a lost worker.
-    pub fn hand_back(
-        &mut self,
-        token: &str,
-        now: i64,
-        next_id: RunId,
-        max_losses: u32,
-        why: &str,
-    ) -> DomainResult<()> {
-        self.check_holder(token)?;
-        self.handbacks += 1;
-        let message = format!("Handed back by its worker: {why}");
-        if self.cancel_requested {
-            self.end(TaskResult::Canceled, "Run was cancelled".into(), now);
-        } else if self.handbacks > MAX_HANDBACKS {
-            self.lease_losses += 1;
-            if self.lease_losses >= max_losses {
-                let message = format!(
-                    "Task {} was handed back {} times by draining workers and lost its worker {}                      times; it was not run again.",
-                    self.key(),
-                    self.handbacks,
-                    self.lease_losses
-                );
-                self.end(TaskResult::Failed, message, now);
-            } else {
-                self.requeue(next_id, TaskResult::Failed, message, now, now);
-            }
-        } else {
-            self.requeue(next_id, TaskResult::Failed, message, now, now);
-        }
-        Ok(())
-    }
-
     /// Renews the lease of the claim `token`.
     pub fn heartbeat(&mut self, token: &str, now: i64, lease_ms: i64) -> DomainResult<()> {
         self.check_holder(token)?;
@@ -353,7 +314,7 @@ impl TaskRun {
         Ok(())
     }
 
-    fn end(&mut self, result: TaskResult, message: String, now: i64) {
+    pub(super) fn end(&mut self, result: TaskResult, message: String, now: i64) {
         self.state = TaskState::Terminated(result);
         self.state_message = bound_message(message);
         self.end_time = Some(now);
@@ -361,7 +322,14 @@ impl TaskRun {
     }
 
     /// Files the current attempt under `attempts` and queues attempt `next_id` from `at`.
-    fn requeue(&mut self, next_id: RunId, result: TaskResult, message: String, now: i64, at: i64) {
+    pub(super) fn requeue(
+        &mut self,
+        next_id: RunId,
+        result: TaskResult,
+        message: String,
+        now: i64,
+        at: i64,
+    ) {
         self.attempts.push(Attempt {
             run_id: self.run_id,
             attempt_number: self.attempt_number,
@@ -384,7 +352,7 @@ impl TaskRun {
         self.output = None;
     }
 
-    fn check_holder(&self, token: &str) -> DomainResult<()> {
+    pub(super) fn check_holder(&self, token: &str) -> DomainResult<()> {
         match (&self.state, &self.lease) {
             (TaskState::Running, Some(l)) if l.token == token => Ok(()),
             _ => Err(DomainError::NotHolder {

@@ -1,5 +1,6 @@
 //! The task run's state machine: leases, attempts, retries, bounds.
 
+use super::super::handback::MAX_HANDBACKS;
 use super::super::lease::MAX_LEASE_LOSSES;
 use super::super::record::{MAX_MESSAGE_BYTES, MAX_SAMPLE_BYTES};
 use super::*;
