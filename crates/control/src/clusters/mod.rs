@@ -21,7 +21,7 @@ pub use reconcile::{ClusterReconciler, ClusterSettings};
 
 use crate::doc::{Documents, PageRequest, Paged};
 use crate::error::{ControlError, ControlResult};
-use crate::layout::{cluster_events, cluster_partition, is_node, StoredEvent, CLUSTERS};
+use crate::layout::{cluster_events, StoredEvent, CLUSTERS};
 use crate::time::now_ms;
 
 /// A cluster and its nodes (those not yet terminated, and the terminated ones of its last
@@ -103,20 +103,14 @@ impl Clusters {
 
     /// A cluster with its nodes.
     pub async fn view(&self, id: &str) -> ControlResult<ClusterView> {
-        let items = self.docs.partition(&cluster_partition(id)).await?;
-        let mut cluster = None;
-        let mut nodes = Vec::new();
-        for item in &items {
-            if is_node(item) {
-                nodes.push(crate::doc::Record::from_item(item)?);
-            } else if item.key.sk == "CLUSTER" {
-                cluster = Some(<Cluster as crate::doc::Record>::from_item(item)?);
-            }
-        }
-        match cluster {
-            Some(cluster) if !cluster.deleted => {
-                let generation = cluster.generation;
-                nodes.retain(|n: &Node| !n.is_terminated() || n.generation == generation);
+        match self.read_all(id).await? {
+            Some((cluster, nodes)) if !cluster.doc.deleted => {
+                let cluster = cluster.doc;
+                let mut nodes: Vec<Node> = nodes
+                    .into_iter()
+                    .map(|n| n.doc)
+                    .filter(|n| !n.is_terminated() || n.generation == cluster.generation)
+                    .collect();
                 nodes.sort_by_key(|n| {
                     (
                         n.role != lakeplane_core::cluster::NodeRole::Driver,

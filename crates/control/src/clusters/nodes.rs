@@ -45,12 +45,9 @@ impl Clusters {
             node_id: report.node_id.clone(),
         };
         let now = now_ms();
-        let Some(_) = self.docs.find::<Node>(&id).await? else {
-            return Ok(NodeOrder::Serve);
-        };
         let first = std::sync::atomic::AtomicBool::new(false);
         let newly_interrupted = std::sync::atomic::AtomicBool::new(false);
-        let (node, _) = self
+        let updated = self
             .docs
             .update::<Node>(&id, |n| {
                 first.store(n.report(now), std::sync::atomic::Ordering::Relaxed);
@@ -65,7 +62,13 @@ impl Clusters {
                 }
                 Ok(true)
             })
-            .await?;
+            .await;
+        let node = match updated {
+            Ok((node, _)) => node,
+            // Not recorded yet (its launch is being written): serve meanwhile.
+            Err(crate::error::ControlError::NotFound { .. }) => return Ok(NodeOrder::Serve),
+            Err(e) => return Err(e),
+        };
         if newly_interrupted.into_inner() {
             self.record(interruption_event(&node, now, "instance metadata"))
                 .await;
