@@ -68,6 +68,9 @@ pub enum EngineError {
     /// The execution's cancellation was triggered.
     #[error("the statement was cancelled")]
     Cancelled,
+    /// A WebAssembly function could not be created or loaded.
+    #[error("{0}")]
+    Udf(#[from] lakeplane_udf_host::UdfError),
     /// Statement `index` (1-based) of a script failed.
     #[error("statement {index}: {source}")]
     Statement {
@@ -169,6 +172,8 @@ impl EngineError {
                 "IO_ERROR"
             }
             EngineError::Cancelled => "CANCELLED",
+            EngineError::Udf(lakeplane_udf_host::UdfError::Cache { .. }) => "IO_ERROR",
+            EngineError::Udf(_) => "BAD_REQUEST",
         }
     }
 }

@@ -297,7 +297,13 @@ fn extension(location: &str) -> String {
 /// Reads a `.sql` file: a local path, a `file:` URL or an `s3://` URI, within the access policy and
 /// its size limit.
 pub(crate) async fn read_sql_file(sources: &Sources, path: &str) -> EngineResult<String> {
-    let limit = sources.policy.limits.max_sql_file_bytes;
+    let bytes = read_file(sources, path, sources.policy.limits.max_sql_file_bytes).await?;
+    String::from_utf8(bytes).map_err(|_| EngineError::invalid(format!("{path} is not UTF-8 text")))
+}
+
+/// Reads a whole file (a local path, a `file:` URL or an `s3://` URI) within the access policy,
+/// refusing one larger than `limit` bytes.
+pub(crate) async fn read_file(sources: &Sources, path: &str, limit: u64) -> EngineResult<Vec<u8>> {
     let too_large = || EngineError::TooLarge {
         what: path.to_string(),
         limit,
@@ -337,5 +343,5 @@ pub(crate) async fn read_sql_file(sources: &Sources, path: &str) -> EngineResult
             bytes
         }
     };
-    String::from_utf8(bytes).map_err(|_| EngineError::invalid(format!("{path} is not UTF-8 text")))
+    Ok(bytes)
 }

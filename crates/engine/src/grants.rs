@@ -92,6 +92,7 @@ impl Script<'_> {
             )?),
             Kind::Schema => Securable::Schema(self.schema_name(name)?),
             Kind::Table => Securable::Table(self.full_name(name)?),
+            Kind::Function => Securable::Function(self.full_name(name)?),
         })
     }
 
@@ -102,6 +103,7 @@ impl Script<'_> {
             Securable::Catalog(c) => m.get_catalog(c).await?.id,
             Securable::Schema(n) => m.get_schema(n).await?.id,
             Securable::Table(n) => m.get_table(n).await?.table_id,
+            Securable::Function(n) => m.get_function(n).await?.function_id,
         })
     }
 

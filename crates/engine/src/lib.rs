@@ -49,6 +49,7 @@ pub mod securables;
 mod show;
 mod sql;
 pub mod storage;
+mod udf;
 
 use std::sync::Arc;
 
@@ -73,12 +74,14 @@ pub struct Engine {
     metastore: Arc<dyn Metastore>,
     sources: Sources,
     runtime: Arc<runtime::QueryRuntime>,
+    /// Runs WebAssembly functions; one per process is enough (see [`Engine::with_udfs`]).
+    udfs: Arc<lakeplane_udf_host::UdfRuntime>,
 }
 
 impl Engine {
     /// An engine over `root`, resolving names in `metastore`, reading only what `policy` allows. S3 clients are made (once per
     /// bucket) from `aws`, the binary's one AWS configuration; without it, from `AWS_*` variables.
-    /// Errors: the query runtime's threads could not be started.
+    /// Errors: the query runtime's threads (or the UDF runtime) could not be started.
     pub fn new(
         root: StorageRoot,
         metastore: Arc<dyn Metastore>,
@@ -94,7 +97,20 @@ impl Engine {
                 s3: s3::S3Stores::new(aws),
             },
             runtime: runtime::QueryRuntime::new(threads)?,
+            udfs: lakeplane_udf_host::UdfRuntime::new(Default::default(), None)?,
         })
+    }
+
+    /// The same engine running WebAssembly functions on `udfs` (a runtime with a disk cache of
+    /// compiled modules, or other limits, or one shared with other engines of the process).
+    pub fn with_udfs(mut self, udfs: Arc<lakeplane_udf_host::UdfRuntime>) -> Engine {
+        self.udfs = udfs;
+        self
+    }
+
+    /// The runtime WebAssembly functions run on.
+    pub fn udfs(&self) -> &Arc<lakeplane_udf_host::UdfRuntime> {
+        &self.udfs
     }
 
     /// Runs a script of `;`-separated statements in order, stopping at the first error. Every

@@ -115,7 +115,23 @@ impl<'a> Script<'a> {
         }
     }
 
-    async fn command(&self, index: usize, command: Command) -> EngineResult<Outcome> {
+    async fn command(&self, index: usize, mut command: Command) -> EngineResult<Outcome> {
+        let mut calls = crate::udf::Calls::default();
+        match &mut command {
+            Command::Std(stmt) => {
+                let _ = deltalake::datafusion::sql::sqlparser::ast::VisitMut::visit(
+                    stmt.as_mut(),
+                    &mut calls,
+                );
+            }
+            Command::Lake(lake) => {
+                let _ = lake.visit(&mut calls);
+            }
+        }
+        if !calls.0.is_empty() {
+            self.register_functions(calls, &self.current(), &self.who().clone())
+                .await?;
+        }
         match command {
             Command::Std(stmt) => self.statement(index, *stmt).await,
             Command::Lake(lake) => self.lake(index, *lake).await,
@@ -203,6 +219,11 @@ impl<'a> Script<'a> {
                 retain_hours,
                 dry_run,
             } => self.vacuum(&table, retain_hours, dry_run).await,
+            Lake::CreateFunction(f) => self.create_function(*f).await,
+            Lake::DropFunction { name, if_exists } => self.drop_function(&name, if_exists).await,
+            Lake::DescribeFunction { name, extended } => {
+                self.describe_function(&name, extended).await
+            }
         }
     }
 

@@ -12,6 +12,10 @@
 // Test support: failing loudly, with a message, is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod udf;
+
+pub use udf::{hostile_fixture, udf_example, wasm_rustc};
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -1,8 +1,10 @@
-//! The Unity Catalog REST API (`/api/2.1/unity-catalog/`): catalogs, schemas, tables and views.
+//! The Unity Catalog REST API (`/api/2.1/unity-catalog/`): catalogs, schemas, tables and views,
+//! and functions.
 //! What SQL DDL creates, these list; what these create or delete, SQL sees: both go through the
 //! one catalog port. Lists page by name (`max_results`, `page_token`; 0 lets the server choose).
 
 mod common;
+mod functions;
 mod handlers;
 mod permissions;
 mod tables;
@@ -36,6 +38,9 @@ use lakeplane_http::{Area, Routes};
     permissions::get,
     permissions::update,
     permissions::effective,
+    functions::list_functions,
+    functions::get_function,
+    functions::delete_function,
 ))]
 struct CatalogDoc;
 
@@ -140,6 +145,21 @@ pub fn area(engine: Engine) -> Area {
             Method::GET,
             &format!("{P}/effective-permissions/{{securable_type}}/{{id}}"),
             get(permissions::effective),
+        )
+        .route(
+            Method::GET,
+            &format!("{P}/functions"),
+            get(functions::list_functions),
+        )
+        .route(
+            Method::GET,
+            &format!("{P}/functions/{{id}}"),
+            get(functions::get_function),
+        )
+        .route(
+            Method::DELETE,
+            &format!("{P}/functions/{{id}}"),
+            delete(functions::delete_function),
         )
         .extension(engine);
     Area::new(routes, <CatalogDoc as utoipa::OpenApi>::openapi())

@@ -72,7 +72,7 @@ const MAX_CHANGES: usize = 100;
 fn securable(kind: &str, full_name: &str) -> ApiResult<Securable> {
     let kind = Kind::parse(kind).ok_or_else(|| {
         ApiError::invalid(format!(
-            "securable type '{kind}' is not one of catalog, schema, table"
+            "securable type '{kind}' is not one of catalog, schema, table, function"
         ))
     })?;
     Securable::parse(kind, full_name).map_err(|e| ApiError::invalid(e.to_string()))
@@ -84,6 +84,7 @@ async fn object_id(app: &AppState, s: &Securable) -> ApiResult<String> {
         Securable::Catalog(n) => c.get_catalog(n).await.map_err(catalog_error)?.id,
         Securable::Schema(n) => c.get_schema(n).await.map_err(catalog_error)?.id,
         Securable::Table(n) => c.get_table(n).await.map_err(catalog_error)?.table_id,
+        Securable::Function(n) => c.get_function(n).await.map_err(catalog_error)?.function_id,
     })
 }
 

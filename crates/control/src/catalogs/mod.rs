@@ -2,12 +2,14 @@
 //! documents, each change a conditional write. Catalog `main` with schema `default` is created the
 //! first time a process needs it, so every store has it without a set-up step.
 
+mod functions;
 mod grants;
 
 use async_trait::async_trait;
 use lakeplane_core::catalog::{
-    CatalogError, CatalogInfo, CatalogResult, FullName, GrantChange, Grants, Kind, Metastore,
-    SchemaInfo, SchemaName, SecurableUpdate, TableInfo, TableUpdate, DEFAULT_SCHEMA, MAIN_CATALOG,
+    CatalogError, CatalogInfo, CatalogResult, FullName, FunctionInfo, GrantChange, Grants, Kind,
+    Metastore, SchemaInfo, SchemaName, SecurableUpdate, TableInfo, TableUpdate, DEFAULT_SCHEMA,
+    MAIN_CATALOG,
 };
 
 pub use grants::GrantsDoc;
@@ -233,14 +235,20 @@ impl Metastore for Catalogs {
         }
         self.get_schema(name).await?;
         let tables = self.list_tables(name).await?;
-        if !cascade && !tables.is_empty() {
+        let functions = self.list_functions(name).await?;
+        if !cascade && !(tables.is_empty() && functions.is_empty()) {
             return Err(CatalogError::NotEmpty {
                 kind: "Schema",
                 name: name.to_string(),
-                what: format!("{} table(s) or view(s)", tables.len()),
+                what: format!(
+                    "{} table(s) or view(s) and {} function(s)",
+                    tables.len(),
+                    functions.len()
+                ),
             });
         }
         let dropped = self.drop_tables_of(name).await?;
+        self.drop_functions_of(name).await?;
         let schema = self.get_schema(name).await?;
         self.docs.delete::<SchemaInfo>(name).await?;
         self.forget_grants(&schema.id).await;
@@ -327,6 +335,26 @@ impl Metastore for Catalogs {
         .await?;
         self.forget_grants(&dropped.table_id).await;
         Ok(dropped)
+    }
+
+    async fn create_function(
+        &self,
+        function: FunctionInfo,
+        replace: bool,
+    ) -> CatalogResult<FunctionInfo> {
+        self.put_function(function, replace).await
+    }
+
+    async fn get_function(&self, name: &FullName) -> CatalogResult<FunctionInfo> {
+        Ok(self.docs.read(name).await?)
+    }
+
+    async fn list_functions(&self, schema: &SchemaName) -> CatalogResult<Vec<FunctionInfo>> {
+        self.functions_in(schema).await
+    }
+
+    async fn drop_function(&self, name: &FullName) -> CatalogResult<FunctionInfo> {
+        self.remove_function(name).await
     }
 
     async fn grants(&self, object_id: &str) -> CatalogResult<Grants> {

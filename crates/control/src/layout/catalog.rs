@@ -1,7 +1,9 @@
 //! How the catalog's records are laid out: catalogs, schemas, tables and views, the grants on
 //! them, and the principals and groups grants name.
 
-use lakeplane_core::catalog::{CatalogInfo, FullName, SchemaInfo, SchemaName, TableInfo};
+use lakeplane_core::catalog::{
+    CatalogInfo, FullName, FunctionInfo, SchemaInfo, SchemaName, TableInfo,
+};
 use lakeplane_store::{IndexEntry, Item, Key};
 
 use super::{CATALOGS, GROUPS, PRINCIPALS};
@@ -17,6 +19,11 @@ pub fn schemas_of(catalog: &str) -> String {
 /// The listing of a schema's tables and views, by name.
 pub fn tables_of(schema: &SchemaName) -> String {
     format!("SCHEMA#{schema}#TABLES")
+}
+
+/// The listing of a schema's functions, by name.
+pub fn functions_of(schema: &SchemaName) -> String {
+    format!("SCHEMA#{schema}#FUNCTIONS")
 }
 
 impl Record for CatalogInfo {
@@ -71,6 +78,26 @@ impl Record for TableInfo {
     fn layout(&self, item: &mut Item) {
         item.parent = Some(IndexEntry::new(
             tables_of(&self.full_name().schema_name()),
+            self.name.clone(),
+        ));
+    }
+}
+
+impl Record for FunctionInfo {
+    const KIND: &'static str = "Function";
+    type Id = FullName;
+
+    fn key_of(name: &FullName) -> Key {
+        Key::new(format!("FUNCTION#{name}"), "FUNCTION")
+    }
+
+    fn id(&self) -> FullName {
+        self.full_name()
+    }
+
+    fn layout(&self, item: &mut Item) {
+        item.parent = Some(IndexEntry::new(
+            functions_of(&self.full_name().schema_name()),
             self.name.clone(),
         ));
     }

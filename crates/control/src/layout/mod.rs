@@ -10,7 +10,7 @@ use lakeplane_core::run::{Run, TaskRun, TaskState, MAX_CLOCK_SKEW_MS};
 use lakeplane_core::{JobId, RunId, TaskKey};
 use lakeplane_store::{IndexEntry, Item, Key, QueueEntry};
 
-pub use catalog::{schemas_of, tables_of};
+pub use catalog::{functions_of, schemas_of, tables_of};
 pub use cluster::{
     cluster_events, cluster_partition, is_node, node_alias, EventRef, NodeRef, StoredEvent,
     ACTIVE_CLUSTERS, CLUSTERS,

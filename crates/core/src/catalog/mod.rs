@@ -7,6 +7,7 @@
 //! table, so a dropped and re-created table never reuses files), where the user said for an
 //! external one.
 
+mod function;
 pub mod grants;
 mod names;
 
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use function::{FunctionInfo, FunctionParameter, MAX_FUNCTION_PARAMETERS, WASM_LANGUAGE};
 pub use grants::{
     Denied, GrantChange, Grants, Held, Identity, Kind, Lineage, Privilege, Securable,
 };
@@ -313,6 +315,21 @@ pub trait Metastore: Send + Sync + std::fmt::Debug + 'static {
         changes: &[GrantChange],
     ) -> CatalogResult<Grants>;
 
+    /// Creates a function; with `replace`, an existing one of that name is replaced (keeping its
+    /// id, so its grants stay). Errors: `AlreadyExists` without `replace`; `NotFound` for the
+    /// schema.
+    async fn create_function(
+        &self,
+        function: FunctionInfo,
+        replace: bool,
+    ) -> CatalogResult<FunctionInfo>;
+    /// Errors: `NotFound`.
+    async fn get_function(&self, name: &FullName) -> CatalogResult<FunctionInfo>;
+    /// The functions of a schema, by name. Errors: `NotFound` for the schema.
+    async fn list_functions(&self, schema: &SchemaName) -> CatalogResult<Vec<FunctionInfo>>;
+    /// Removes the entry and returns it. Errors: `NotFound`.
+    async fn drop_function(&self, name: &FullName) -> CatalogResult<FunctionInfo>;
+
     /// A securable with those above it, each with its owner and grants (for [`Lineage::check`]).
     /// Errors: `NotFound` for the first that does not exist.
     async fn lineage(&self, securable: &Securable) -> CatalogResult<Lineage> {
@@ -330,6 +347,10 @@ pub trait Metastore: Send + Sync + std::fmt::Debug + 'static {
                 Securable::Table(n) => {
                     let t = self.get_table(n).await?;
                     (t.owner, t.table_id)
+                }
+                Securable::Function(n) => {
+                    let f = self.get_function(n).await?;
+                    (f.owner, f.function_id)
                 }
             };
             let grants = self.grants(&id).await?;

@@ -183,8 +183,11 @@ impl Script<'_> {
         };
         let mut stmt = *stmt;
         files::rewrite(&self.session, &self.engine.sources, &mut stmt).await?;
-        // What a view reads is read with its owner's privileges.
+        // What a view reads (and the functions it calls) are used with its owner's privileges.
         let owner = Identity::user(info.owner.clone(), vec![]);
+        let mut calls = crate::udf::Calls::default();
+        let _ = stmt.visit(&mut calls);
+        self.register_functions(calls, &context, &owner).await?;
         self.prepare(&mut stmt, &context, depth + 1, &owner).await?;
         let plan = self
             .state_at(&context)

@@ -192,6 +192,11 @@ impl Script<'_> {
                 text_table(&["key", "value"], rows)
             }
             Show::Metadata(m) => self.show_metadata(m).await,
+            Show::Functions {
+                schema,
+                like: pattern,
+                system,
+            } => self.show_functions(schema, pattern, system).await,
             Show::Grants {
                 principal,
                 kind,

@@ -4,8 +4,8 @@
 use std::ops::ControlFlow;
 
 use deltalake::datafusion::sql::sqlparser::ast::{
-    Assignment, ColumnDef, Expr, Ident, ObjectName, Query, Statement, TableFactor, VisitMut,
-    VisitorMut,
+    Assignment, ColumnDef, DataType, Expr, Ident, ObjectName, Query, Statement, TableFactor,
+    VisitMut, VisitorMut,
 };
 
 /// One statement of a script.
@@ -75,6 +75,31 @@ pub(crate) enum Lake {
         retain_hours: Option<f64>,
         dry_run: bool,
     },
+    CreateFunction(Box<CreateFunction>),
+    DropFunction {
+        name: ObjectName,
+        if_exists: bool,
+    },
+    DescribeFunction {
+        name: ObjectName,
+        extended: bool,
+    },
+}
+
+/// `CREATE FUNCTION … LANGUAGE WASM AS 'module'`.
+#[derive(Debug, Clone)]
+pub(crate) struct CreateFunction {
+    pub name: ObjectName,
+    pub or_replace: bool,
+    pub if_not_exists: bool,
+    pub params: Vec<(Ident, DataType)>,
+    pub returns: DataType,
+    /// Upper case; `None` when not given.
+    pub language: Option<String>,
+    /// Where the module is (`AS '…'`).
+    pub source: Option<String>,
+    pub handler: Option<String>,
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +178,12 @@ pub(crate) enum Show {
         principal: Option<String>,
         kind: lakeplane_core::catalog::Kind,
         name: ObjectName,
+    },
+    /// `SHOW [USER|SYSTEM|ALL] FUNCTIONS [IN schema] [LIKE 'p']`; `system`: built-ins too.
+    Functions {
+        schema: Option<ObjectName>,
+        like: Option<String>,
+        system: bool,
     },
     /// The SQL connector's metadata listings: `SHOW SCHEMAS|TABLES|COLUMNS IN ALL CATALOGS` or
     /// `IN CATALOG c`, then `[SCHEMA LIKE 'p'] [TABLE LIKE 'p'] [LIKE 'p']`.
@@ -325,6 +356,9 @@ impl Lake {
             Lake::Restore { .. } => "RESTORE",
             Lake::Optimize { .. } => "OPTIMIZE",
             Lake::Vacuum { .. } => "VACUUM",
+            Lake::CreateFunction(_) => "CREATE FUNCTION",
+            Lake::DropFunction { .. } => "DROP FUNCTION",
+            Lake::DescribeFunction { .. } => "DESCRIBE FUNCTION",
         }
     }
 }

@@ -38,6 +38,15 @@ pub(super) fn create(p: &mut Parser) -> PResult<Option<Lake>> {
     if eat(p, "VIEW") && !external {
         return view(p, or_replace).map(Some);
     }
+    if eat(p, "FUNCTION") && !external {
+        return super::function::create(p, or_replace).map(Some);
+    }
+    if peek_is(p, 0, "TEMPORARY") && peek_is(p, 1, "FUNCTION") {
+        return p.expected(
+            "FUNCTION in a schema (temporary functions are not supported)",
+            p.peek_token(),
+        );
+    }
     rewind(p, start);
     Ok(None)
 }
@@ -270,7 +279,9 @@ pub(super) fn show(p: &mut Parser) -> PResult<Option<Lake>> {
     if let Some(m) = metadata(p)? {
         return Ok(Some(Lake::Show(Show::Metadata(m))));
     }
-    let show = if eat(p, "GRANTS") || eat(p, "GRANT") {
+    let show = if let Some(f) = super::function::show(p)? {
+        f
+    } else if eat(p, "GRANTS") || eat(p, "GRANT") {
         super::grants::show_grants(p)?
     } else if eat(p, "CATALOGS") {
         Show::Catalogs { like: like(p)? }
@@ -372,6 +383,9 @@ pub(super) fn describe(p: &mut Parser) -> PResult<Option<Lake>> {
     let start = p.index();
     if !(eat(p, "DESCRIBE") || eat(p, "DESC")) {
         return Ok(None);
+    }
+    if let Some(f) = super::function::describe(p)? {
+        return Ok(Some(f));
     }
     let what = if eat(p, "DETAIL") {
         DescribeWhat::Detail

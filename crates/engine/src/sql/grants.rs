@@ -1,7 +1,8 @@
 //! `GRANT privileges ON kind name TO principal`, `REVOKE … FROM principal` and
 //! `SHOW GRANTS [principal] ON kind name`. Privileges: `ALL [PRIVILEGES]`, `USE CATALOG`,
-//! `USE SCHEMA`, `CREATE SCHEMA`, `CREATE TABLE`, `SELECT`, `MODIFY`; kinds: `CATALOG`, `SCHEMA`
-//! (`DATABASE`), `TABLE`, `VIEW` (a name alone is a table). Principals are identifiers, quoted
+//! `USE SCHEMA`, `CREATE SCHEMA`, `CREATE TABLE`, `SELECT`, `MODIFY`, `CREATE FUNCTION`,
+//! `EXECUTE`; kinds: `CATALOG`, `SCHEMA` (`DATABASE`), `TABLE`, `VIEW`, `FUNCTION` (a name alone
+//! is a table). Principals are identifiers, quoted
 //! with backticks when they hold `@` or spaces.
 
 use deltalake::datafusion::sql::sqlparser::parser::Parser;
@@ -29,7 +30,7 @@ fn privilege(p: &mut Parser) -> PResult<Privilege> {
     match Privilege::parse(&text) {
         Some(pr) => Ok(pr),
         None => p.expected(
-            "a privilege (ALL PRIVILEGES, USE CATALOG, USE SCHEMA, CREATE SCHEMA, CREATE TABLE, SELECT, MODIFY)",
+            "a privilege (ALL PRIVILEGES, USE CATALOG, USE SCHEMA, CREATE SCHEMA, CREATE TABLE, SELECT, MODIFY, CREATE FUNCTION, EXECUTE)",
             p.peek_token(),
         ),
     }
@@ -42,6 +43,7 @@ fn kind(p: &mut Parser) -> Kind {
         ("DATABASE", Kind::Schema),
         ("TABLE", Kind::Table),
         ("VIEW", Kind::Table),
+        ("FUNCTION", Kind::Function),
     ] {
         if eat(p, w) {
             return k;

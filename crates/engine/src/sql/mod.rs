@@ -6,6 +6,7 @@
 pub(crate) mod ast;
 mod ddl;
 mod dml;
+mod function;
 mod grants;
 #[cfg(test)]
 mod tests;
@@ -79,7 +80,10 @@ fn lake(p: &mut Parser) -> PResult<Option<Lake>> {
     if w("CREATE") {
         ddl::create(p)
     } else if w("DROP") {
-        ddl::drop_catalog(p)
+        match function::drop(p)? {
+            Some(l) => Ok(Some(l)),
+            None => ddl::drop_catalog(p),
+        }
     } else if w("ALTER") {
         ddl::alter(p)
     } else if w("USE") {

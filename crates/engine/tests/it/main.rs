@@ -7,6 +7,7 @@ mod lakehouse;
 mod params;
 mod slt;
 mod tpch;
+mod udfs;
 
 use std::path::PathBuf;
 

@@ -35,10 +35,14 @@ pub enum Privilege {
     CreateTable,
     Select,
     Modify,
+    /// Creating functions in a schema (granted on the schema or its catalog).
+    CreateFunction,
+    /// Calling a function (granted on it, its schema or its catalog).
+    Execute,
 }
 
 impl Privilege {
-    pub const ALL: [Privilege; 7] = [
+    pub const ALL: [Privilege; 9] = [
         Privilege::AllPrivileges,
         Privilege::UseCatalog,
         Privilege::UseSchema,
@@ -46,6 +50,8 @@ impl Privilege {
         Privilege::CreateTable,
         Privilege::Select,
         Privilege::Modify,
+        Privilege::CreateFunction,
+        Privilege::Execute,
     ];
 
     /// The REST API's name: `USE_CATALOG`.
@@ -58,6 +64,8 @@ impl Privilege {
             Privilege::CreateTable => "CREATE_TABLE",
             Privilege::Select => "SELECT",
             Privilege::Modify => "MODIFY",
+            Privilege::CreateFunction => "CREATE_FUNCTION",
+            Privilege::Execute => "EXECUTE",
         }
     }
 
@@ -84,6 +92,7 @@ impl Privilege {
                 self,
                 Privilege::AllPrivileges | Privilege::Select | Privilege::Modify
             ),
+            Kind::Function => matches!(self, Privilege::AllPrivileges | Privilege::Execute),
         }
     }
 }
@@ -94,6 +103,7 @@ pub enum Kind {
     Catalog,
     Schema,
     Table,
+    Function,
 }
 
 impl Kind {
@@ -103,6 +113,7 @@ impl Kind {
             "catalog" => Some(Kind::Catalog),
             "schema" | "database" => Some(Kind::Schema),
             "table" | "view" => Some(Kind::Table),
+            "function" => Some(Kind::Function),
             _ => None,
         }
     }
@@ -112,6 +123,7 @@ impl Kind {
             Kind::Catalog => "CATALOG",
             Kind::Schema => "SCHEMA",
             Kind::Table => "TABLE",
+            Kind::Function => "FUNCTION",
         }
     }
 
@@ -121,6 +133,7 @@ impl Kind {
             Kind::Catalog => "Catalog",
             Kind::Schema => "Schema",
             Kind::Table => "Table",
+            Kind::Function => "Function",
         }
     }
 }
@@ -131,6 +144,7 @@ pub enum Securable {
     Catalog(String),
     Schema(SchemaName),
     Table(FullName),
+    Function(FullName),
 }
 
 impl Securable {
@@ -141,6 +155,7 @@ impl Securable {
             (Kind::Catalog, [c]) => Ok(Securable::Catalog(super::check_name("catalog", c)?)),
             (Kind::Schema, [c, s]) => Ok(Securable::Schema(SchemaName::new(c, s)?)),
             (Kind::Table, [c, s, t]) => Ok(Securable::Table(FullName::new(c, s, t)?)),
+            (Kind::Function, [c, s, f]) => Ok(Securable::Function(FullName::new(c, s, f)?)),
             _ => Err(CatalogError::Invalid(format!(
                 "'{full_name}' is not the full name of a {}",
                 kind.name().to_lowercase()
@@ -153,6 +168,7 @@ impl Securable {
             Securable::Catalog(_) => Kind::Catalog,
             Securable::Schema(_) => Kind::Schema,
             Securable::Table(_) => Kind::Table,
+            Securable::Function(_) => Kind::Function,
         }
     }
 
@@ -160,7 +176,7 @@ impl Securable {
         match self {
             Securable::Catalog(c) => c.clone(),
             Securable::Schema(s) => s.to_string(),
-            Securable::Table(t) => t.to_string(),
+            Securable::Table(t) | Securable::Function(t) => t.to_string(),
         }
     }
 
@@ -169,7 +185,7 @@ impl Securable {
         match self {
             Securable::Catalog(_) => vec![self.clone()],
             Securable::Schema(s) => vec![Securable::Catalog(s.catalog.clone()), self.clone()],
-            Securable::Table(t) => vec![
+            Securable::Table(t) | Securable::Function(t) => vec![
                 Securable::Catalog(t.catalog.clone()),
                 Securable::Schema(t.schema_name()),
                 self.clone(),
