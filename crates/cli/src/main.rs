@@ -6,6 +6,7 @@
 //!   over local state or over DynamoDB and S3 ([`platform`]).
 //! - `lakeplane token create` adds an API token to a state store (how a deployed stack gets its
 //!   first admin token).
+//! - `lakeplane udf build` builds a UDF for WebAssembly and checks it against the UDF ABI.
 
 /// Prints a line to stdout, never failing: a server whose stdout reader went away (`| head`, a closed
 /// terminal) keeps serving instead of panicking on the broken pipe.
@@ -21,6 +22,7 @@ mod demo;
 mod dev;
 mod platform;
 mod supervise;
+mod udf;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,6 +53,15 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Work with WebAssembly UDFs.
+    #[command(subcommand)]
+    Udf(UdfCommand),
+}
+
+#[derive(Subcommand)]
+enum UdfCommand {
+    /// Build a UDF crate (or one .rs file) into a .wasm module and check it.
+    Build(udf::BuildArgs),
 }
 
 #[derive(Subcommand)]
@@ -276,6 +287,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Dev(args) => dev::run(args).await,
         Command::Worker(args) => run_worker(args).await,
         Command::Token(TokenCommand::Create(args)) => create_token(args).await,
+        Command::Udf(UdfCommand::Build(args)) => udf::build(args),
     }
 }
 

@@ -158,8 +158,13 @@ pub async fn open(
     let root = locations.storage_root(data_dir)?;
     let control = Control::with_settings(store, settings);
     let catalog = Arc::new(control.catalogs().clone());
+    // Compiled UDF modules are kept on disk, so a restarted worker does not compile them again.
+    let udfs = lakeplane_udf_host::UdfRuntime::new(
+        lakeplane_udf_host::Limits::default(),
+        Some(data_dir.join("cache").join("udfs")),
+    )?;
     Ok(Platform {
-        engine: Engine::new(root, catalog, access.policy(data_dir), Some(aws))?,
+        engine: Engine::new(root, catalog, access.policy(data_dir), Some(aws))?.with_udfs(udfs),
         control,
     })
 }

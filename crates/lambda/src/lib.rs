@@ -143,7 +143,28 @@ pub fn engine(
         AccessPolicy::s3_only(buckets),
         Some(aws.clone()),
     )
+    .map(|engine| match udf_runtime() {
+        Some(udfs) => engine.with_udfs(udfs),
+        None => engine,
+    })
     .map_err(|e| ConfigError(format!("cannot start the SQL engine: {e}")))
+}
+
+/// The UDF runtime of a Lambda: compiled modules kept in `/tmp` (`LAKEPLANE_UDF_CACHE`), which
+/// outlives one invocation, so a warm function does not compile a module again; without a
+/// writable folder, compiled in memory only.
+#[cfg(feature = "engine")]
+fn udf_runtime() -> Option<Arc<lakeplane_udf_host::UdfRuntime>> {
+    let dir = std::env::var_os("LAKEPLANE_UDF_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("lakeplane-udfs"));
+    match lakeplane_udf_host::UdfRuntime::new(Default::default(), Some(dir)) {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            tracing::warn!(error = %e, "no disk cache for compiled UDFs");
+            None
+        }
+    }
 }
 
 /// The cluster reconciler over EC2, configured from the environment (see
