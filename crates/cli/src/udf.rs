@@ -7,7 +7,6 @@ use anyhow::Context;
 use lakeplane_udf_host::toolchain::Toolchain;
 use lakeplane_udf_host::{Limits, UdfRuntime};
 
-
 #[derive(clap::Args)]
 pub struct BuildArgs {
     /// A crate folder (with Cargo.toml, built by cargo for wasm32-unknown-unknown), or with
@@ -36,7 +35,12 @@ pub fn build(args: BuildArgs) -> anyhow::Result<()> {
         .load(&bytes)
         .with_context(|| format!("{} cannot be a lakeplane UDF", wasm.display()))?
         .module;
-    say!("built {} ({} bytes, sha256 {})", wasm.display(), bytes.len(), module.hash());
+    say!(
+        "built {} ({} bytes, sha256 {})",
+        wasm.display(),
+        bytes.len(),
+        module.hash()
+    );
     say!("entry points: {}", module.entry_points().join(", "));
     if let Some(first) = module.entry_points().first() {
         say!(

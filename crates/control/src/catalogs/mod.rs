@@ -236,7 +236,8 @@ impl Metastore for Catalogs {
         self.get_schema(name).await?;
         let tables = self.list_tables(name).await?;
         let functions = self.list_functions(name).await?;
-        if !cascade && !(tables.is_empty() && functions.is_empty()) {
+        let empty = tables.is_empty() && functions.is_empty();
+        if !cascade && !empty {
             return Err(CatalogError::NotEmpty {
                 kind: "Schema",
                 name: name.to_string(),

@@ -211,7 +211,7 @@ impl Script<'_> {
                     f.module_sha256, f.module_bytes
                 ),
                 format!("Owner:    {}", f.owner),
-                format!("Deterministic: true"),
+                "Deterministic: true".to_owned(),
             ]);
         }
         text_table(
