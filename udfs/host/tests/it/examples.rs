@@ -238,3 +238,26 @@ fn modules_are_cached_in_memory_and_on_disk() {
     let third = UdfRuntime::new(Limits::default(), Some(dir.path().to_path_buf())).unwrap();
     assert_eq!(third.load(&bytes).unwrap().from, LoadedFrom::Compiled);
 }
+
+#[test]
+fn the_examples_build_with_cargo_too() {
+    // What a user runs: cargo for wasm32-unknown-unknown. Here Debian's cargo and rustc (CI
+    // installs them), which is also the oldest toolchain the SDK supports (1.63).
+    let cargo = std::env::var_os("LAKEPLANE_WASM_CARGO").unwrap_or_else(|| "/usr/bin/cargo".into());
+    let dir = tempfile::tempdir().unwrap();
+    // The child cargo compiles with the wasm32-capable rustc.
+    std::env::set_var("RUSTC", crate::guests::wasm_rustc());
+    let toolchain = lakeplane_udf_host::toolchain::Toolchain {
+        rustc: None,
+        cargo: Some(cargo.into()),
+    };
+    let wasm = toolchain
+        .build(
+            &crate::guests::repo().join("udfs/examples/null_aware"),
+            dir.path(),
+        )
+        .unwrap();
+    let rt = tight();
+    let module = rt.load(&std::fs::read(wasm).unwrap()).unwrap().module;
+    assert_eq!(module.entry_points(), ["customer_label"]);
+}
