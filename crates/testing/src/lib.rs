@@ -70,6 +70,17 @@ pub async fn s3_bucket(prefix: &str) -> String {
     name
 }
 
+/// Puts an object into a bucket on moto.
+pub async fn s3_put(bucket: &str, key: &str, bytes: Vec<u8>) {
+    let resp = reqwest::Client::new()
+        .put(format!("{}/{bucket}/{key}", moto_endpoint()))
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{:?}", resp.text().await);
+}
+
 /// A fresh embedded store in a temporary directory (removed with the store).
 pub async fn embedded_store() -> Arc<dyn StateStore> {
     Arc::new(EmbeddedStore::in_temp_dir().await.unwrap())

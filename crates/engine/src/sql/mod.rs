@@ -8,6 +8,7 @@ mod ddl;
 mod dml;
 mod function;
 mod grants;
+mod show;
 #[cfg(test)]
 mod tests;
 mod words;
@@ -89,11 +90,11 @@ fn lake(p: &mut Parser) -> PResult<Option<Lake>> {
     } else if w("USE") {
         ddl::use_(p).map(Some)
     } else if w("SHOW") {
-        ddl::show(p)
+        show::show(p)
     } else if w("GRANT") || w("REVOKE") {
         grants::grant(p).map(Some)
     } else if w("DESCRIBE") || w("DESC") {
-        ddl::describe(p)
+        show::describe(p)
     } else if w("INSERT") {
         dml::insert_replace_where(p)
     } else if w("MERGE") {

@@ -13,6 +13,7 @@ use tower::ServiceExt;
 struct Function {
     app: axum::Router,
     vars: Vec<(&'static str, String)>,
+    bucket: String,
 }
 
 impl Function {
@@ -47,6 +48,7 @@ impl Function {
         Function {
             app: app(control, engine, &config).unwrap(),
             vars: vec![],
+            bucket,
         }
     }
 
@@ -114,6 +116,27 @@ async fn small_statements_run_inside_the_function() {
         (200, Some("FAILED"))
     );
     assert_eq!(body["status"]["error"]["error_code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn wasm_functions_run_inside_the_function() {
+    let mut f = Function::start("20").await;
+    let (status, body) = f.replay("create-warehouse.json").await;
+    assert_eq!(status, 200, "{body}");
+    f.vars
+        .push(("warehouse_id", body["id"].as_str().unwrap().to_string()));
+    // The module is in the stack's bucket, as a user puts it there.
+    let module = std::fs::read(lakeplane_testing::udf_example("haversine")).unwrap();
+    lakeplane_testing::s3_put(&f.bucket, "udfs/haversine.wasm", module).await;
+    f.vars
+        .push(("module", format!("s3://{}/udfs/haversine.wasm", f.bucket)));
+    let (status, body) = f.replay("create-function.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"]["state"], "SUCCEEDED", "{}", body["status"]);
+    let (status, body) = f.replay("call-function.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"]["state"], "SUCCEEDED", "{}", body["status"]);
+    assert_eq!(body["result"]["data_array"], serde_json::json!([["877.5"]]));
 }
 
 /// Fetches a URL with no credentials and returns the body's length.
