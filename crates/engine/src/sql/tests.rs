@@ -114,7 +114,59 @@ fn a_look_ahead_that_does_not_match_leaves_the_statement_whole() {
     let c = parse("INSERT INTO t VALUES (:v); INSERT INTO t SELECT 1", &p).unwrap();
     assert_eq!(c.len(), 2);
     assert_eq!(
-        kinds("SHOW FUNCTIONS; DESCRIBE SELECT 1"),
-        ["std: SHOW", "std: DESCRIBE"]
+        kinds("SHOW FUNCTIONS; SHOW VARIABLES; DESCRIBE SELECT 1"),
+        ["SHOW", "std: SHOW", "std: DESCRIBE"]
     );
+}
+
+#[test]
+fn function_statements_parse_with_their_clauses_in_any_order() {
+    assert_eq!(
+        kinds(
+            "CREATE OR REPLACE FUNCTION c.s.f(a DOUBLE, b STRING) RETURNS BIGINT \
+               COMMENT 'x' HANDLER 'entry' LANGUAGE WASM AS '/m.wasm' DETERMINISTIC; \
+             CREATE FUNCTION IF NOT EXISTS g() RETURNS INT AS 's3://b/m.wasm' LANGUAGE wasm; \
+             DROP FUNCTION IF EXISTS c.s.f; DESCRIBE FUNCTION EXTENDED g; \
+             SHOW USER FUNCTIONS IN c.s LIKE 'f*'; SHOW ALL FUNCTIONS"
+        ),
+        [
+            "CREATE FUNCTION",
+            "CREATE FUNCTION",
+            "DROP FUNCTION",
+            "DESCRIBE FUNCTION",
+            "SHOW",
+            "SHOW"
+        ]
+    );
+    let c = parse(
+        "CREATE FUNCTION f(a DOUBLE) RETURNS DOUBLE HANDLER 'h' LANGUAGE WASM AS 'm'",
+        &Params::new(),
+    )
+    .unwrap();
+    let Command::Lake(lake) = &c[0] else { panic!() };
+    let Lake::CreateFunction(f) = lake.as_ref() else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            f.language.as_deref(),
+            f.source.as_deref(),
+            f.handler.as_deref()
+        ),
+        (Some("WASM"), Some("m"), Some("h"))
+    );
+    for (sql, want) in [
+        (
+            "CREATE FUNCTION f(a INT) RETURNS TABLE (x INT) LANGUAGE WASM AS 'm'",
+            "table functions are not supported",
+        ),
+        (
+            "DROP TEMPORARY FUNCTION f",
+            "temporary functions are not supported",
+        ),
+        ("CREATE FUNCTION f(a INT) LANGUAGE WASM AS 'm'", "RETURNS"),
+    ] {
+        let err = parse(sql, &Params::new()).unwrap_err().to_string();
+        assert!(err.contains(want), "{sql}: {err}");
+    }
 }
