@@ -73,7 +73,7 @@ fn mask_email_masks_and_names_the_bad_row() {
     assert_eq!(out.value(2), "ü**@x.de");
 
     let bad: ArrayRef = Arc::new(StringArray::from(vec!["a@b.c", "nobody"]));
-    let err = f.call(&[bad.clone()], 2).unwrap_err().to_string();
+    let err = f.call(&[bad], 2).unwrap_err().to_string();
     assert!(
         err.contains("main.default.mask_email")
             && err.contains("row 1")
