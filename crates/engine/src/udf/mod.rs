@@ -53,12 +53,6 @@ fn lookup_key(n: &ObjectName) -> Option<String> {
 }
 
 impl Script<'_> {
-    fn is_builtin(&self, key: &str) -> bool {
-        let state = self.session.state();
-        state.scalar_functions().contains_key(key)
-            || state.aggregate_functions().contains_key(key)
-            || state.window_functions().contains_key(key)
-    }
 
     /// Registers the catalog functions among `calls` for a statement run by `who` with names
     /// resolving in `current`. A one-part name that is a built-in, or that the catalog lacks, is
@@ -69,6 +63,18 @@ impl Script<'_> {
         current: &SchemaName,
         who: &Identity,
     ) -> EngineResult<()> {
+        let state = self.session.state();
+        // A built-in, not a WASM function an earlier statement of the script registered (which
+        // is looked up again: it may have been replaced since).
+        let builtin = |key: &str| {
+            let wasm = |u: &std::sync::Arc<ScalarUDF>| {
+                let inner: &dyn std::any::Any = u.inner().as_ref();
+                inner.is::<scalar::WasmUdf>()
+            };
+            state.scalar_functions().get(key).is_some_and(|u| !wasm(u))
+                || state.aggregate_functions().contains_key(key)
+                || state.window_functions().contains_key(key)
+        };
         for name in calls.0 {
             let Some(key) = lookup_key(&name) else {
                 continue;
@@ -76,7 +82,7 @@ impl Script<'_> {
             let Ok(parts) = crate::catalog::parts(&name) else {
                 continue;
             };
-            if parts.len() == 1 && self.is_builtin(&key) {
+            if parts.len() == 1 && builtin(&key) {
                 continue;
             }
             if parts.len() > 3 {
