@@ -53,7 +53,6 @@ fn lookup_key(n: &ObjectName) -> Option<String> {
 }
 
 impl Script<'_> {
-
     /// Registers the catalog functions among `calls` for a statement run by `who` with names
     /// resolving in `current`. A one-part name that is a built-in, or that the catalog lacks, is
     /// left to DataFusion; a qualified name the catalog lacks is an error.

@@ -257,3 +257,44 @@ fn many_threads_share_one_module() {
         }
     });
 }
+
+#[test]
+fn a_rust_panic_reaches_the_error_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let toolchain = lakeplane_udf_host::toolchain::Toolchain {
+        rustc: Some(crate::guests::wasm_rustc()),
+        cargo: None,
+    };
+    // A single .rs file, built with the embedded SDK.
+    let wasm = toolchain
+        .build(
+            &crate::guests::repo().join("udfs/fixtures/guests/panics.rs"),
+            dir.path(),
+        )
+        .unwrap();
+    let rt = tight();
+    let m = rt.load(&std::fs::read(wasm).unwrap()).unwrap().module;
+    let f = WasmFunction::new(
+        "explode",
+        m,
+        "explode",
+        vec![DataType::Int64],
+        DataType::Int64,
+    )
+    .unwrap();
+    let bad: ArrayRef = Arc::new(arrow_array::Int64Array::from(vec![1, 13]));
+    let err = f.call(&[bad], 2).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(failure(&err), CallFailure::Trap(_)), "{msg}");
+    assert!(
+        msg.contains("panicked") && msg.contains("unlucky number 13"),
+        "{msg}"
+    );
+    let good: ArrayRef = Arc::new(arrow_array::Int64Array::from(vec![21]));
+    let out = f.call(&[good], 1).unwrap();
+    let out = out
+        .as_any()
+        .downcast_ref::<arrow_array::Int64Array>()
+        .unwrap();
+    assert_eq!(out.value(0), 42);
+}
