@@ -167,8 +167,8 @@ pub async fn list_functions(
 }
 
 /// Get a function.
-#[utoipa::path(operation_id = "uc_functions_get", get, path = "/api/2.1/unity-catalog/functions/{name}", tag = "Unity Catalog",
-    params(("name" = String, Path, description = "catalog.schema.function")),
+#[utoipa::path(operation_id = "uc_functions_get", get, path = "/api/2.1/unity-catalog/functions/{id}", tag = "Unity Catalog",
+    params(("id" = String, Path, description = "catalog.schema.function")),
     responses((status = 200, body = FunctionResponse), Errors))]
 pub async fn get_function(
     State(app): State<AppState>,
@@ -188,8 +188,8 @@ pub async fn get_function(
 }
 
 /// Delete a function (its owner, or an admin).
-#[utoipa::path(operation_id = "uc_functions_delete", delete, path = "/api/2.1/unity-catalog/functions/{name}", tag = "Unity Catalog",
-    params(("name" = String, Path, description = "catalog.schema.function")),
+#[utoipa::path(operation_id = "uc_functions_delete", delete, path = "/api/2.1/unity-catalog/functions/{id}", tag = "Unity Catalog",
+    params(("id" = String, Path, description = "catalog.schema.function")),
     responses((status = 200, body = Empty), Errors))]
 pub async fn delete_function(
     State(app): State<AppState>,
