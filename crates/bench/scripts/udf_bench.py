@@ -102,7 +102,8 @@ def fahrenheit_arrow(c):
     return pc.add(pc.multiply(c, 1.8), 32)
 
 
-D, S, I = duckdb.typing.DOUBLE, duckdb.typing.VARCHAR, duckdb.typing.BIGINT
+_types = getattr(duckdb, "sqltypes", None) or duckdb.typing
+D, S, I = _types.DOUBLE, _types.VARCHAR, _types.BIGINT
 CASES = {
     "haversine": ([D, D, D, D], D, haversine_row, haversine_arrow, "sum({f}(lat1, lon1, lat2, lon2))", "default"),
     "mask_email": ([S], S, mask_row, mask_arrow, "count({f}(email))", "default"),
