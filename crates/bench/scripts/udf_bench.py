@@ -3,7 +3,7 @@
 
 Usage: udf_bench.py <release lakeplane> <release lakeplane-bench-udf> [rows]
 
-1. builds the example UDFs (`lakeplane udf build … --rustc /usr/bin/rustc`, clang for the C one),
+1. builds the example UDFs (`lakeplane udf build … --rustc /usr/bin/rustc`, `--clang` for the C one),
 2. runs lakeplane-bench-udf: each function as WebAssembly and as a native DataFusion UDF over the
    same in-memory table, one partition (one core), best of 3, plus cold-start costs,
 3. runs the same functions as DuckDB Python UDFs (PyPI duckdb, one thread): row-at-a-time
@@ -34,9 +34,8 @@ def build(lakeplane: str, out: Path):
         subprocess.run([lakeplane, "udf", "build", str(REPO / "udfs/examples" / ex), "--rustc", rustc,
                         "--out-dir", str(out)], check=True, stdout=subprocess.DEVNULL)
     clang = os.environ.get("LAKEPLANE_WASM_CLANG", "clang-14")
-    subprocess.run([clang, "--target=wasm32", "-O2", "-nostdlib", "-ffreestanding", "-fno-builtin",
-                    "-Wl,--no-entry", "-o", str(out / "fahrenheit.wasm"),
-                    str(REPO / "udfs/examples/c/fahrenheit.c")], check=True)
+    subprocess.run([lakeplane, "udf", "build", str(REPO / "udfs/examples/c/fahrenheit.c"), "--clang", clang,
+                    "--out-dir", str(out)], check=True, stdout=subprocess.DEVNULL)
 
 
 def table(rows: int) -> pa.Table:

@@ -9,8 +9,8 @@ use lakeplane_udf_host::{Limits, UdfRuntime};
 
 #[derive(clap::Args)]
 pub struct BuildArgs {
-    /// A crate folder (with Cargo.toml, built by cargo for wasm32-unknown-unknown), or with
-    /// --rustc a single .rs file that uses the `lakeplane_udf` SDK.
+    /// A crate folder (with Cargo.toml, built by cargo for wasm32-unknown-unknown), with --rustc
+    /// a single .rs file that uses the `lakeplane_udf` SDK, or a .c file (built by clang).
     pub path: PathBuf,
     /// Where the .wasm file goes.
     #[arg(long, default_value = "target/udf")]
@@ -19,12 +19,16 @@ pub struct BuildArgs {
     /// wasm32 standard library, e.g. Debian's /usr/bin/rustc with libstd-rust-dev-wasm32.
     #[arg(long, env = "LAKEPLANE_WASM_RUSTC")]
     pub rustc: Option<PathBuf>,
+    /// The clang that builds .c files (one with the wasm32 target and wasm-ld, e.g. clang-14).
+    #[arg(long, env = "LAKEPLANE_WASM_CLANG")]
+    pub clang: Option<PathBuf>,
 }
 
 pub fn build(args: BuildArgs) -> anyhow::Result<()> {
     let toolchain = Toolchain {
         rustc: args.rustc,
         cargo: None,
+        clang: args.clang,
     };
     let wasm = toolchain
         .build(&args.path, &args.out_dir)

@@ -74,14 +74,15 @@ pub struct Engine {
     metastore: Arc<dyn Metastore>,
     sources: Sources,
     runtime: Arc<runtime::QueryRuntime>,
-    /// Runs WebAssembly functions; one per process is enough (see [`Engine::with_udfs`]).
-    udfs: Arc<lakeplane_udf_host::UdfRuntime>,
+    /// Runs WebAssembly functions: the one given with [`Engine::with_udfs`], or one with the
+    /// default limits made when a statement first needs it (not at start: most processes never do).
+    udfs: Arc<std::sync::OnceLock<Arc<lakeplane_udf_host::UdfRuntime>>>,
 }
 
 impl Engine {
     /// An engine over `root`, resolving names in `metastore`, reading only what `policy` allows. S3 clients are made (once per
     /// bucket) from `aws`, the binary's one AWS configuration; without it, from `AWS_*` variables.
-    /// Errors: the query runtime's threads (or the UDF runtime) could not be started.
+    /// Errors: the query runtime's threads could not be started.
     pub fn new(
         root: StorageRoot,
         metastore: Arc<dyn Metastore>,
@@ -97,20 +98,25 @@ impl Engine {
                 s3: s3::S3Stores::new(aws),
             },
             runtime: runtime::QueryRuntime::new(threads)?,
-            udfs: lakeplane_udf_host::UdfRuntime::new(Default::default(), None)?,
+            udfs: Arc::default(),
         })
     }
 
     /// The same engine running WebAssembly functions on `udfs` (a runtime with a disk cache of
     /// compiled modules, or other limits, or one shared with other engines of the process).
     pub fn with_udfs(mut self, udfs: Arc<lakeplane_udf_host::UdfRuntime>) -> Engine {
-        self.udfs = udfs;
+        self.udfs = Arc::new(std::sync::OnceLock::from(udfs));
         self
     }
 
-    /// The runtime WebAssembly functions run on.
-    pub fn udfs(&self) -> &Arc<lakeplane_udf_host::UdfRuntime> {
-        &self.udfs
+    /// The runtime WebAssembly functions run on. Errors: the default one could not start.
+    pub fn udfs(&self) -> EngineResult<&Arc<lakeplane_udf_host::UdfRuntime>> {
+        if let Some(u) = self.udfs.get() {
+            return Ok(u);
+        }
+        let made = lakeplane_udf_host::UdfRuntime::new(Default::default(), None)?;
+        // Two statements racing here make two; the first set wins and the other is dropped.
+        Ok(self.udfs.get_or_init(|| made))
     }
 
     /// Runs a script of `;`-separated statements in order, stopping at the first error. Every

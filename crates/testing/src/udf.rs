@@ -33,43 +33,33 @@ pub fn udf_example(name: &str) -> PathBuf {
     built
         .entry(name.to_owned())
         .or_insert_with(|| {
-            if name == "c" {
-                return build_c();
-            }
-            let toolchain = Toolchain {
-                rustc: Some(wasm_rustc()),
-                cargo: None,
+            let source = match name {
+                "c" => repo_root().join("udfs/examples/c/fahrenheit.c"),
+                _ => repo_root().join("udfs/examples").join(name),
             };
-            toolchain
-                .build(&repo_root().join("udfs/examples").join(name), &out_dir())
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "building the {name} UDF example: {e}\n(install the wasm32 toolchain: \
-                         apt-get install rustc libstd-rust-dev-wasm32, or set LAKEPLANE_WASM_RUSTC)"
-                    )
-                })
+            toolchain().build(&source, &out_dir()).unwrap_or_else(|e| {
+                panic!(
+                    "building the {name} UDF example: {e}\n(install the wasm32 toolchain: \
+                         apt-get install rustc libstd-rust-dev-wasm32 clang-14 lld-14, or set \
+                         LAKEPLANE_WASM_RUSTC and LAKEPLANE_WASM_CLANG)"
+                )
+            })
         })
         .clone()
 }
 
-fn build_c() -> PathBuf {
-    let clang = std::env::var("LAKEPLANE_WASM_CLANG").unwrap_or_else(|_| "clang-14".into());
-    let out = out_dir().join("fahrenheit.wasm");
-    let status = std::process::Command::new(&clang)
-        .args([
-            "--target=wasm32",
-            "-O2",
-            "-nostdlib",
-            "-ffreestanding",
-            "-fno-builtin",
-        ])
-        .args(["-Wl,--no-entry", "-o"])
-        .arg(&out)
-        .arg(repo_root().join("udfs/examples/c/fahrenheit.c"))
-        .status()
-        .unwrap_or_else(|e| panic!("running {clang}: {e} (apt-get install clang-14 lld-14)"));
-    assert!(status.success(), "{clang} failed");
-    out
+/// The toolchain tests build guests with: Debian's rustc (or `LAKEPLANE_WASM_RUSTC`) and clang-14
+/// (or `LAKEPLANE_WASM_CLANG`).
+pub fn toolchain() -> Toolchain {
+    Toolchain {
+        rustc: Some(wasm_rustc()),
+        cargo: None,
+        clang: Some(
+            std::env::var_os("LAKEPLANE_WASM_CLANG")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("clang-14")),
+        ),
+    }
 }
 
 /// A hostile fixture of `udfs/fixtures/hostile`.

@@ -7,6 +7,8 @@
 //!   Debian's `rustc` with `libstd-rust-dev-wasm32`), the crate's `src/lib.rs` or a single `.rs`
 //!   file is compiled directly, with the guest SDK built from the sources embedded here. No
 //!   cargo, no registry: this is how CI builds the examples.
+//! * A `.c` file is compiled by clang for `wasm32` without a libc (the C example): the ABI is
+//!   language-neutral, so no SDK is involved.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,6 +57,8 @@ pub struct Toolchain {
     pub rustc: Option<PathBuf>,
     /// The cargo to run (default `$CARGO` or `cargo`).
     pub cargo: Option<PathBuf>,
+    /// The clang for `.c` files (default `clang`).
+    pub clang: Option<PathBuf>,
 }
 
 fn run(mut cmd: Command) -> Result<(), BuildError> {
@@ -91,6 +95,9 @@ impl Toolchain {
     /// the `.wasm` file, put in `out_dir`.
     pub fn build(&self, source: &Path, out_dir: &Path) -> Result<PathBuf, BuildError> {
         std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+        if source.extension().is_some_and(|e| e == "c") {
+            return self.clang_build(source, out_dir);
+        }
         let manifest = source.join("Cargo.toml");
         let (name, file) = if manifest.is_file() {
             (package_name(&manifest)?, source.join("src/lib.rs"))
@@ -100,7 +107,7 @@ impl Toolchain {
         } else {
             return Err(BuildError::Source {
                 path: source.display().to_string(),
-                reason: "not a crate folder (with Cargo.toml) or a .rs file".into(),
+                reason: "not a crate folder (with Cargo.toml), a .rs file or a .c file".into(),
             });
         };
         let crate_name = name.replace('-', "_");
@@ -112,6 +119,24 @@ impl Toolchain {
                 reason: "a single file needs --rustc (cargo builds crate folders)".into(),
             }),
         }
+    }
+
+    fn clang_build(&self, source: &Path, out_dir: &Path) -> Result<PathBuf, BuildError> {
+        let stem = source.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let out = out_dir.join(format!("{}.wasm", stem.unwrap_or_else(|| "udf".into())));
+        let mut cmd = Command::new(self.clang.clone().unwrap_or_else(|| PathBuf::from("clang")));
+        cmd.args([
+            "--target=wasm32",
+            "-O2",
+            "-nostdlib",
+            "-ffreestanding",
+            "-fno-builtin",
+        ])
+        .args(["-Wl,--no-entry", "-o"])
+        .arg(&out)
+        .arg(source);
+        run(cmd)?;
+        Ok(out)
     }
 
     fn cargo_build(&self, dir: &Path, name: &str, out_dir: &Path) -> Result<PathBuf, BuildError> {

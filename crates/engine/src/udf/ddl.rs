@@ -79,9 +79,9 @@ impl Script<'_> {
                 .map(|p| p.to_string().trim_matches('`').to_owned())
                 .unwrap_or_else(|| name.name.clone())
         });
-        let limit = self.engine.udfs.limits().max_module_bytes as u64;
+        let limit = self.engine.udfs()?.limits().max_module_bytes as u64;
         let bytes = crate::files::read_file(&self.engine.sources, &source, limit).await?;
-        let module = self.engine.udfs.load(&bytes)?.module;
+        let module = self.engine.udfs()?.load(&bytes)?.module;
         // The handler and the declared types, checked now rather than at the first call.
         let args = params
             .iter()

@@ -107,7 +107,7 @@ impl Script<'_> {
 
     /// The function's code, loaded (from the runtime's caches, or from storage).
     async fn wasm_function(&self, info: &FunctionInfo) -> EngineResult<WasmFunction> {
-        let runtime = &self.engine.udfs;
+        let runtime = self.engine.udfs()?;
         let module = match runtime.cached(&info.module_sha256) {
             Some(m) => m,
             None => {

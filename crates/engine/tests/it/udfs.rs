@@ -341,3 +341,21 @@ async fn hostile_functions_fail_cleanly_and_the_engine_keeps_serving() {
         .await;
     assert!(err.contains("does not follow lakeplane's UDF ABI"), "{err}");
 }
+
+#[tokio::test]
+async fn a_function_replaced_within_a_script_is_looked_up_again() {
+    let lake = Lake::new().await;
+    let mask = module_in(&lake, &udf_example("mask_email"), "m.wasm");
+    let h = module_in(&lake, &udf_example("haversine"), "h.wasm");
+    let out = lake
+        .run(&format!(
+            "CREATE FUNCTION f(e STRING) RETURNS STRING LANGUAGE WASM AS '{mask}' HANDLER 'mask_email'; \
+             SELECT f('a@b.c'); \
+             CREATE OR REPLACE FUNCTION f(a DOUBLE, b DOUBLE, c DOUBLE, d DOUBLE) RETURNS DOUBLE \
+               LANGUAGE WASM AS '{h}' HANDLER 'haversine'; \
+             SELECT round(f(0, 0, 0, 1))"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(crate::rows_of(&out), vec![vec!["111.0"]]);
+}

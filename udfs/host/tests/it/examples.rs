@@ -6,7 +6,7 @@ use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow_schema::DataType;
 use lakeplane_udf_host::{Limits, LoadedFrom, UdfRuntime, WasmFunction};
 
-use crate::guests::{c_example, example, tight};
+use crate::guests::{example, tight};
 
 fn f64s(v: &[Option<f64>]) -> ArrayRef {
     Arc::new(Float64Array::from(v.to_vec()))
@@ -115,7 +115,7 @@ fn null_aware_sees_nulls() {
 #[test]
 fn the_c_example_follows_the_same_abi() {
     let rt = tight();
-    let m = rt.load(&c_example()).unwrap().module;
+    let m = rt.load(&example("c")).unwrap().module;
     let f = WasmFunction::new(
         "fahrenheit",
         m,
@@ -250,6 +250,7 @@ fn the_examples_build_with_cargo_too() {
     let toolchain = lakeplane_udf_host::toolchain::Toolchain {
         rustc: None,
         cargo: Some(cargo.into()),
+        clang: None,
     };
     let wasm = toolchain
         .build(

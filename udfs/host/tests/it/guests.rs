@@ -32,48 +32,40 @@ fn out_dir() -> PathBuf {
     dir
 }
 
-/// The built example `name` (a folder of `udfs/examples`), built once per run.
+/// The toolchain CI installs: Debian's rustc (or `LAKEPLANE_WASM_RUSTC`) and clang-14 (or
+/// `LAKEPLANE_WASM_CLANG`).
+pub fn toolchain() -> Toolchain {
+    Toolchain {
+        rustc: Some(wasm_rustc()),
+        cargo: None,
+        clang: Some(
+            std::env::var_os("LAKEPLANE_WASM_CLANG")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("clang-14")),
+        ),
+    }
+}
+
+/// The built example `name` (a folder of `udfs/examples`; `c` is the C one), built once per run.
 pub fn example(name: &str) -> Vec<u8> {
     static BUILT: OnceLock<std::sync::Mutex<std::collections::HashMap<String, PathBuf>>> =
         OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
     let mut built = built.lock().unwrap();
     let path = built.entry(name.to_owned()).or_insert_with(|| {
-        let toolchain = Toolchain {
-            rustc: Some(wasm_rustc()),
-            cargo: None,
+        let source = match name {
+            "c" => repo().join("udfs/examples/c/fahrenheit.c"),
+            _ => repo().join("udfs/examples").join(name),
         };
-        toolchain
-            .build(&repo().join("udfs/examples").join(name), &out_dir())
-            .unwrap_or_else(|e| {
-                panic!(
-                    "building the {name} example: {e}\n(install the wasm32 toolchain: \
-                     apt-get install rustc libstd-rust-dev-wasm32, or set LAKEPLANE_WASM_RUSTC)"
-                )
-            })
+        toolchain().build(&source, &out_dir()).unwrap_or_else(|e| {
+            panic!(
+                "building the {name} example: {e}\n(install the wasm32 toolchain: apt-get install \
+                 rustc libstd-rust-dev-wasm32 clang-14 lld-14, or set LAKEPLANE_WASM_RUSTC and \
+                 LAKEPLANE_WASM_CLANG)"
+            )
+        })
     });
     std::fs::read(path).unwrap()
-}
-
-/// The C example, built with clang (`LAKEPLANE_WASM_CLANG`, else `clang-14`).
-pub fn c_example() -> Vec<u8> {
-    let clang = std::env::var("LAKEPLANE_WASM_CLANG").unwrap_or_else(|_| "clang-14".into());
-    let out = out_dir().join("fahrenheit.wasm");
-    let status = std::process::Command::new(&clang)
-        .args([
-            "--target=wasm32",
-            "-O2",
-            "-nostdlib",
-            "-ffreestanding",
-            "-fno-builtin",
-        ])
-        .args(["-Wl,--no-entry", "-o"])
-        .arg(&out)
-        .arg(repo().join("udfs/examples/c/fahrenheit.c"))
-        .status()
-        .unwrap_or_else(|e| panic!("running {clang}: {e} (apt-get install clang-14 lld-14)"));
-    assert!(status.success(), "{clang} failed");
-    std::fs::read(out).unwrap()
 }
 
 /// A runtime with small limits, so that the hostile guests fail fast.

@@ -261,10 +261,7 @@ fn many_threads_share_one_module() {
 #[test]
 fn a_rust_panic_reaches_the_error_with_its_message() {
     let dir = tempfile::tempdir().unwrap();
-    let toolchain = lakeplane_udf_host::toolchain::Toolchain {
-        rustc: Some(crate::guests::wasm_rustc()),
-        cargo: None,
-    };
+    let toolchain = crate::guests::toolchain();
     // A single .rs file, built with the embedded SDK.
     let wasm = toolchain
         .build(
