@@ -20,6 +20,8 @@ pub mod catalog;
 pub mod clusters;
 #[cfg(feature = "jobs")]
 pub mod jobs;
+#[cfg(feature = "mlflow")]
+pub mod mlflow;
 #[cfg(feature = "catalog")]
 pub mod principals;
 #[cfg(feature = "queries")]

@@ -185,6 +185,13 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .area(sql)
         .area(lakeplane_api::catalog::area(local.engine.clone()))
         .area(lakeplane_api::principals::area())
+        .area(lakeplane_api::mlflow::area(
+            lakeplane_api::mlflow::MlflowServices {
+                artifacts: std::sync::Arc::new(
+                    lakeplane_engine::artifacts::ObjectArtifacts::under_root(&local.engine)?,
+                ),
+            },
+        ))
         .area(lakeplane_api::clusters::area(
             lakeplane_api::clusters::ClusterServices {
                 reconciler: Some(clusters),

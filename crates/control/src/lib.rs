@@ -26,6 +26,7 @@ pub mod error;
 pub mod jobs;
 pub mod layout;
 pub mod leases;
+pub mod mlflow;
 pub mod principals;
 pub mod queries;
 pub mod reconciler;
@@ -46,6 +47,7 @@ pub use error::{ControlError, ControlResult};
 pub use jobs::Jobs;
 pub use layout::{DEFAULT_QUEUE, RECONCILE_QUEUE};
 pub use leases::Leases;
+pub use mlflow::Mlflow;
 pub use principals::Principals;
 pub use queries::{NewQuery, Queries, SavedQuery};
 pub use reconciler::{Reconciler, Sweep};
@@ -87,6 +89,7 @@ pub struct Control {
     statements: Statements,
     principals: Principals,
     clusters: Clusters,
+    mlflow: Mlflow,
     docs: doc::Documents,
 }
 
@@ -115,6 +118,7 @@ impl Control {
             statements: Statements::new(docs.clone(), warehouses, sessions),
             clusters: Clusters::new(docs.clone()),
             tokens: Tokens::new(docs.clone()),
+            mlflow: Mlflow::new(docs.clone()),
             docs,
         }
     }
@@ -171,6 +175,11 @@ impl Control {
         settings: ClusterSettings,
     ) -> ClusterReconciler {
         ClusterReconciler::new(self.clusters.clone(), self.docs.clone(), compute, settings)
+    }
+
+    /// The MLflow tracking server and model registry.
+    pub fn mlflow(&self) -> &Mlflow {
+        &self.mlflow
     }
 
     pub fn reconciler(&self) -> &Reconciler {

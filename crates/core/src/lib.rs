@@ -20,6 +20,7 @@ pub mod cluster;
 pub mod error;
 pub mod ids;
 pub mod job;
+pub mod mlflow;
 pub mod params;
 pub mod run;
 pub mod sql;

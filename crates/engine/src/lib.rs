@@ -28,6 +28,7 @@
 //! ```
 
 pub mod access;
+pub mod artifacts;
 mod bind;
 mod catalog;
 mod confined;

@@ -70,7 +70,8 @@ impl Routes {
 
     pub fn route(mut self, method: Method, path: &str, handler: MethodRouter<AppState>) -> Routes {
         self.router = self.router.route(path, handler);
-        self.table.push((method, path.to_string()));
+        // A wildcard (`{*path}`) is documented as a plain parameter (`{path}`).
+        self.table.push((method, path.replace("{*", "{")));
         self
     }
 

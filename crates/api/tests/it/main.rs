@@ -61,6 +61,13 @@ impl Api {
             }))
             .area(lakeplane_api::catalog::area(engine.clone()))
             .area(lakeplane_api::principals::area())
+            .area(lakeplane_api::mlflow::area(
+                lakeplane_api::mlflow::MlflowServices {
+                    artifacts: std::sync::Arc::new(
+                        lakeplane_engine::artifacts::ObjectArtifacts::under_root(&engine).unwrap(),
+                    ),
+                },
+            ))
             .area(lakeplane_api::clusters::area(
                 lakeplane_api::clusters::ClusterServices { reconciler: None },
             ));
@@ -164,7 +171,9 @@ async fn openapi_documents_exactly_the_served_routes() {
             .replace("{id}", "missing")
             .replace("{chunk}", "0")
             .replace("{securable_type}", "table")
-            .replace("{client}", "PYTHON");
+            .replace("{client}", "PYTHON")
+            .replace("{key}", "k")
+            .replace("{path}", "missing/file");
         let (status, body) = api.call(method.parse().unwrap(), &uri, json!({})).await;
         assert_ne!(body["error_code"], "ENDPOINT_NOT_FOUND", "{method} {path}");
         let responses = &doc_json["paths"][path.as_str()][method.to_lowercase()]["responses"];

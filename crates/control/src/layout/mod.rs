@@ -3,6 +3,7 @@
 
 mod catalog;
 mod cluster;
+pub mod mlflow;
 mod sql;
 
 use lakeplane_core::job::Job;
