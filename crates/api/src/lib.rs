@@ -26,6 +26,8 @@ pub mod mlflow;
 pub mod principals;
 #[cfg(feature = "queries")]
 pub mod queries;
+#[cfg(feature = "serving")]
+pub mod serving;
 #[cfg(feature = "sql")]
 pub mod sql;
 #[cfg(any(feature = "jobs", feature = "clusters"))]

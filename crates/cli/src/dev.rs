@@ -66,6 +66,13 @@ pub struct DevArgs {
     /// Run each SQL warehouse on a cluster of its own (as on AWS) instead of on the workers above.
     #[arg(long)]
     pub warehouses_on_clusters: bool,
+    /// The Python whose environment has `mlflow` (and the models' libraries): serving endpoints
+    /// run each model as an MLflow scoring server with it.
+    #[arg(long, env = "LAKEPLANE_MODEL_PYTHON", default_value = "python3")]
+    pub model_python: PathBuf,
+    /// Seconds a model server gets to answer its health check before its deployment fails.
+    #[arg(long, default_value_t = 300)]
+    pub model_start_timeout_s: u64,
     /// Run the demo pipeline once the platform is up.
     #[arg(long)]
     pub demo: bool,
@@ -164,10 +171,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             Some((url.clone(), signer.clone())),
         )?);
     let clusters = cluster_reconciler(&args, &local.control)?;
+    let artifacts: std::sync::Arc<dyn lakeplane_core::mlflow::artifacts::ArtifactStore> =
+        std::sync::Arc::new(lakeplane_engine::artifacts::ObjectArtifacts::under_root(
+            &local.engine,
+        )?);
+    let serving = local
+        .control
+        .serving(model_serving(&args, artifacts.clone()));
     background.spawn(reconcile(
         local.control.clone(),
         results.clone(),
         clusters.clone(),
+        serving.clone(),
         args.warehouses_on_clusters,
         std::time::Duration::from_millis(args.reconcile_ms.max(10)),
     ));
@@ -186,11 +201,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .area(lakeplane_api::catalog::area(local.engine.clone()))
         .area(lakeplane_api::principals::area())
         .area(lakeplane_api::mlflow::area(
-            lakeplane_api::mlflow::MlflowServices {
-                artifacts: std::sync::Arc::new(
-                    lakeplane_engine::artifacts::ObjectArtifacts::under_root(&local.engine)?,
-                ),
-            },
+            lakeplane_api::mlflow::MlflowServices { artifacts },
+        ))
+        .area(lakeplane_api::serving::area(
+            lakeplane_api::serving::ServingServices { endpoints: serving },
         ))
         .area(lakeplane_api::clusters::area(
             lakeplane_api::clusters::ClusterServices {
@@ -265,11 +279,27 @@ fn cluster_reconciler(
     Ok(control.cluster_reconciler(std::sync::Arc::new(compute), settings))
 }
 
+/// Serving endpoints in `lakeplane dev`: each model an MLflow scoring server process.
+fn model_serving(
+    args: &DevArgs,
+    artifacts: std::sync::Arc<dyn lakeplane_core::mlflow::artifacts::ArtifactStore>,
+) -> std::sync::Arc<dyn lakeplane_core::serving::port::ModelServing> {
+    let mut settings = lakeplane_serving::local::LocalSettings::new(
+        args.model_python.clone(),
+        args.data_dir.join("serving"),
+    );
+    settings.start_timeout = std::time::Duration::from_secs(args.model_start_timeout_s.max(1));
+    std::sync::Arc::new(lakeplane_serving::local::LocalScoring::new(
+        settings, artifacts,
+    ))
+}
+
 /// Sweeps with the reconciler every `every`, for as long as the platform runs.
 async fn reconcile(
     control: lakeplane_control::Control,
     results: std::sync::Arc<dyn lakeplane_core::sql::ResultStore>,
     clusters: lakeplane_control::ClusterReconciler,
+    serving: lakeplane_control::serving::ServingEndpoints,
     warehouses_on_clusters: bool,
     every: std::time::Duration,
 ) {
@@ -283,6 +313,9 @@ async fn reconcile(
         }
         if let Err(e) = clusters.sweep().await {
             tracing::warn!(error = %e, "cluster sweep failed; trying again");
+        }
+        if let Err(e) = serving.sync_all().await {
+            tracing::warn!(error = %e, "serving endpoint sweep failed; trying again");
         }
         if let Err(e) = control.reconciler().sweep(&queues).await {
             tracing::warn!(error = %e, "reconciler sweep failed; trying again");

@@ -45,6 +45,9 @@ pub enum ControlError {
     /// The compute provider (EC2, local processes) failed.
     #[error(transparent)]
     Compute(#[from] lakeplane_core::cluster::compute::ComputeError),
+    /// Where models run (SageMaker, local scoring servers) failed.
+    #[error(transparent)]
+    Serving(#[from] lakeplane_core::serving::port::ServingError),
 }
 
 impl ControlError {

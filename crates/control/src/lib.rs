@@ -31,6 +31,7 @@ pub mod principals;
 pub mod queries;
 pub mod reconciler;
 pub mod runs;
+pub mod serving;
 pub mod sql;
 pub mod time;
 pub mod tokens;
@@ -180,6 +181,14 @@ impl Control {
     /// The MLflow tracking server and model registry.
     pub fn mlflow(&self) -> &Mlflow {
         &self.mlflow
+    }
+
+    /// Serving endpoints deployed through `backend`.
+    pub fn serving(
+        &self,
+        backend: Arc<dyn lakeplane_core::serving::port::ModelServing>,
+    ) -> serving::ServingEndpoints {
+        serving::ServingEndpoints::new(self.docs.clone(), self.mlflow.clone(), backend)
     }
 
     pub fn reconciler(&self) -> &Reconciler {

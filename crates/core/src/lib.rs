@@ -23,6 +23,7 @@ pub mod job;
 pub mod mlflow;
 pub mod params;
 pub mod run;
+pub mod serving;
 pub mod sql;
 
 pub use error::{DomainError, DomainResult};

@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lakeplane_control::ControlError;
+use lakeplane_core::serving::port::ServingError;
 use lakeplane_core::DomainError;
 use lakeplane_store::StoreError;
 use serde::Serialize;
@@ -91,6 +92,10 @@ impl From<ControlError> for ApiError {
             }
             C::Store(StoreError::Conflict { .. }) => (StatusCode::CONFLICT, "ABORTED"),
             C::Compute(_) => (StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE"),
+            C::Serving(ServingError::Throttled { .. }) => {
+                (StatusCode::TOO_MANY_REQUESTS, "REQUEST_LIMIT_EXCEEDED")
+            }
+            C::Serving(_) => (StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE"),
             C::Store(StoreError::NotFound { .. }) => {
                 (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST")
             }
@@ -106,6 +111,7 @@ impl From<ControlError> for ApiError {
         }
         let message = match status {
             StatusCode::INTERNAL_SERVER_ERROR => ApiError::internal().message,
+            StatusCode::SERVICE_UNAVAILABLE if matches!(e, C::Serving(_)) => e.to_string(),
             StatusCode::SERVICE_UNAVAILABLE => {
                 "The service is temporarily unavailable; try again.".to_string()
             }

@@ -20,12 +20,12 @@ use crate::Errors;
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     create,
-    get_model,
+    get_logged,
     finalize,
-    delete_model,
-    search_models,
+    delete_logged,
+    search_logged,
     set_tags,
-    delete_tag,
+    delete_logged_tag,
     log_params,
     list_files
 ))]
@@ -34,17 +34,17 @@ pub(super) struct Doc;
 pub(super) fn routes() -> Routes {
     Routes::new()
         .route(Method::POST, &at("logged-models"), post(create))
-        .route(Method::GET, &at("logged-models/{id}"), get(get_model))
+        .route(Method::GET, &at("logged-models/{id}"), get(get_logged))
         .route(Method::PATCH, &at("logged-models/{id}"), patch(finalize))
         .route(
             Method::DELETE,
             &at("logged-models/{id}"),
-            delete(delete_model),
+            delete(delete_logged),
         )
         .route(
             Method::POST,
             &at("logged-models/search"),
-            post(search_models),
+            post(search_logged),
         )
         .route(
             Method::PATCH,
@@ -54,7 +54,7 @@ pub(super) fn routes() -> Routes {
         .route(
             Method::DELETE,
             &at("logged-models/{id}/tags/{key}"),
-            delete(delete_tag),
+            delete(delete_logged_tag),
         )
         .route(
             Method::POST,
@@ -116,7 +116,7 @@ async fn create(
 
 #[utoipa::path(get, path = "/api/2.0/mlflow/logged-models/{id}", tag = "MLflow", params(("id" = String, Path)),
     responses((status = 200, body = ModelAnswer), Errors))]
-async fn get_model(
+async fn get_logged(
     State(app): State<AppState>,
     PathParam(id): PathParam,
 ) -> ApiResult<Json<ModelAnswer>> {
@@ -149,7 +149,7 @@ async fn finalize(
 
 #[utoipa::path(delete, path = "/api/2.0/mlflow/logged-models/{id}", tag = "MLflow", params(("id" = String, Path)),
     responses((status = 200, body = Empty), Errors))]
-async fn delete_model(
+async fn delete_logged(
     State(app): State<AppState>,
     PathParam(id): PathParam,
 ) -> ApiResult<Json<Empty>> {
@@ -188,7 +188,7 @@ pub struct Models {
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/logged-models/search", tag = "MLflow", request_body = SearchModels,
     responses((status = 200, body = Models), Errors))]
-async fn search_models(
+async fn search_logged(
     State(app): State<AppState>,
     Input(b): Input<SearchModels>,
 ) -> ApiResult<Json<Models>> {
@@ -246,7 +246,7 @@ async fn set_tags(
 #[utoipa::path(delete, path = "/api/2.0/mlflow/logged-models/{id}/tags/{key}", tag = "MLflow",
     params(("id" = String, Path), ("key" = String, Path)),
     responses((status = 200, body = Empty), Errors))]
-async fn delete_tag(
+async fn delete_logged_tag(
     State(app): State<AppState>,
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Json<Empty>> {

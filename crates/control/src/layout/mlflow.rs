@@ -202,3 +202,23 @@ impl Record for ModelVersion {
 pub fn is_version(item: &Item) -> bool {
     item.key.sk.starts_with(VERSION_SK)
 }
+
+/// The listing of all serving endpoints, by name.
+pub const SERVING_ENDPOINTS: &str = "SERVING_ENDPOINTS";
+
+impl Record for lakeplane_core::serving::ServingEndpoint {
+    const KIND: &'static str = "Serving endpoint";
+    type Id = String;
+
+    fn key_of(name: &String) -> Key {
+        Key::new(format!("SERVING#{name}"), "ENDPOINT")
+    }
+
+    fn id(&self) -> String {
+        self.name.clone()
+    }
+
+    fn layout(&self, item: &mut Item) {
+        item.collection = Some(IndexEntry::new(SERVING_ENDPOINTS, self.name.clone()));
+    }
+}

@@ -33,8 +33,8 @@ pub struct LoggedModelInfo {
     pub status_message: Option<String>,
     #[serde(default)]
     pub tags: Vec<KeyValue>,
-    /// Who made it (`user_id` in other objects); not part of MLflow's shape, so not sent.
-    #[serde(default, skip_serializing)]
+    /// Who made it (`user_id` in other objects); not part of MLflow's shape (clients ignore it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub creator: String,
 }
 

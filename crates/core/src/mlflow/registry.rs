@@ -131,8 +131,8 @@ pub struct ModelVersion {
     pub aliases: Vec<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub model_id: String,
-    /// Where the version's files are (an artifact URI): not part of MLflow's shape.
-    #[serde(default, skip_serializing)]
+    /// Where the version's files are (an artifact URI): not part of MLflow's shape (clients ignore it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub storage_location: String,
 }
 

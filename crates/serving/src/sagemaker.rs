@@ -1,0 +1,544 @@
+//! SageMaker serving: one SageMaker endpoint per lakeplane endpoint; each config version is a
+//! SageMaker endpoint config (one production variant per served model, weighted by its traffic)
+//! over SageMaker models (the configured MLflow pyfunc serving image, the model version's files
+//! packed as `model.tar.gz` beside them in the artifact store, the execution role). The first
+//! version creates the endpoint; later ones update it, which SageMaker does blue/green (the old
+//! config serves until the new one is in service, and stays if the new one fails). Every resource
+//! is tagged with lakeplane's ids, which the function's IAM policy requires.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_sagemaker::error::ProvideErrorMetadata;
+use aws_sdk_sagemaker::types::{
+    ContainerDefinition, EndpointStatus, ProductionVariant, ProductionVariantInstanceType,
+    ProductionVariantServerlessConfig, Tag,
+};
+use lakeplane_core::mlflow::artifacts::{check_path, ArtifactStore};
+use lakeplane_core::serving::port::{
+    Answer, BoxError, DeployStatus, DeployedModel, Deployment, ModelServing, ServingError,
+};
+
+/// The largest model (all its files) packed for SageMaker, in bytes.
+pub const MAX_MODEL_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// What every deployment uses.
+#[derive(Debug, Clone)]
+pub struct SageMakerSettings {
+    /// The MLflow pyfunc serving image (`mlflow sagemaker build-and-push-container`), in ECR.
+    pub image: String,
+    /// The role SageMaker assumes to pull the image and read the model data.
+    pub execution_role_arn: String,
+    /// The instance type of a served model that names none (`ml.m5.large`).
+    pub default_instance_type: String,
+    /// Serverless endpoints (`scale_to_zero_enabled`): memory and concurrency.
+    pub serverless_memory_mb: i32,
+    pub serverless_max_concurrency: i32,
+}
+
+impl SageMakerSettings {
+    pub fn new(image: String, execution_role_arn: String) -> SageMakerSettings {
+        SageMakerSettings {
+            image,
+            execution_role_arn,
+            default_instance_type: "ml.m5.large".into(),
+            serverless_memory_mb: 2048,
+            serverless_max_concurrency: 5,
+        }
+    }
+}
+
+/// How an endpoint is moved to a new config: `UpdateEndpoint` on AWS. Tests against an emulator
+/// that lacks it give their own.
+#[async_trait]
+pub trait EndpointUpdater: Send + Sync + std::fmt::Debug + 'static {
+    async fn update(
+        &self,
+        sm: &aws_sdk_sagemaker::Client,
+        endpoint: &str,
+        config: &str,
+    ) -> Result<(), BoxError>;
+}
+
+/// `UpdateEndpoint`.
+#[derive(Debug)]
+pub struct UpdateEndpoint;
+
+#[async_trait]
+impl EndpointUpdater for UpdateEndpoint {
+    async fn update(
+        &self,
+        sm: &aws_sdk_sagemaker::Client,
+        endpoint: &str,
+        config: &str,
+    ) -> Result<(), BoxError> {
+        sm.update_endpoint()
+            .endpoint_name(endpoint)
+            .endpoint_config_name(config)
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SageMakerServing {
+    sm: aws_sdk_sagemaker::Client,
+    runtime: aws_sdk_sagemakerruntime::Client,
+    artifacts: Arc<dyn ArtifactStore>,
+    settings: SageMakerSettings,
+    updater: Arc<dyn EndpointUpdater>,
+}
+
+/// A SageMaker name from parts: letters, digits and `-`, at most 63 characters (long names keep
+/// a hash of the whole, so they stay distinct and the same every time).
+pub fn resource_name(parts: &[&str]) -> String {
+    let joined: String = parts
+        .join("-")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let mut name = joined.trim_matches('-').to_string();
+    while name.contains("--") {
+        name = name.replace("--", "-");
+    }
+    if name.len() <= 63 {
+        return name;
+    }
+    let hash = joined.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    });
+    format!("{}-{:08x}", name[..54].trim_end_matches('-'), hash as u32)
+}
+
+fn endpoint_name(endpoint: &str) -> String {
+    resource_name(&["lakeplane", endpoint])
+}
+
+fn config_name(d: &Deployment) -> String {
+    resource_name(&["lakeplane", &d.endpoint, &format!("v{}", d.version)])
+}
+
+fn model_name(d: &Deployment, m: &DeployedModel) -> String {
+    resource_name(&[
+        "lakeplane",
+        &d.endpoint,
+        &format!("v{}", d.version),
+        &m.name,
+    ])
+}
+
+fn fail(d: &str, action: &'static str, e: impl Into<BoxError>) -> ServingError {
+    ServingError::Backend {
+        endpoint: d.to_string(),
+        action,
+        source: e.into(),
+    }
+}
+
+/// An SDK error's code and message.
+fn code_of<E: ProvideErrorMetadata>(e: &E) -> (String, String) {
+    (
+        e.code().unwrap_or_default().to_string(),
+        e.message().unwrap_or_default().to_string(),
+    )
+}
+
+/// Whether a create failed only because the resource is there (a retried deploy).
+fn exists<E: ProvideErrorMetadata>(
+    e: &aws_sdk_sagemaker::error::SdkError<E, aws_sdk_sagemaker::config::http::HttpResponse>,
+) -> bool {
+    e.as_service_error().is_some_and(|s| {
+        let (_, m) = code_of(s);
+        m.contains("already exist")
+    })
+}
+
+/// Whether a describe or delete failed because the resource is not there.
+fn missing<E: ProvideErrorMetadata>(
+    e: &aws_sdk_sagemaker::error::SdkError<E, aws_sdk_sagemaker::config::http::HttpResponse>,
+) -> bool {
+    e.as_service_error().is_some_and(|s| {
+        let (c, m) = code_of(s);
+        c == "ValidationException" && (m.contains("Could not find") || m.contains("does not exist"))
+    })
+}
+
+impl SageMakerServing {
+    pub fn new(
+        config: &aws_config::SdkConfig,
+        artifacts: Arc<dyn ArtifactStore>,
+        settings: SageMakerSettings,
+    ) -> SageMakerServing {
+        SageMakerServing {
+            sm: aws_sdk_sagemaker::Client::new(config),
+            runtime: aws_sdk_sagemakerruntime::Client::new(config),
+            artifacts,
+            settings,
+            updater: Arc::new(UpdateEndpoint),
+        }
+    }
+
+    /// The same, moving endpoints to new configs with `updater`.
+    pub fn with_updater(mut self, updater: Arc<dyn EndpointUpdater>) -> SageMakerServing {
+        self.updater = updater;
+        self
+    }
+
+    fn tags(d: &Deployment, extra: Option<&DeployedModel>) -> Vec<Tag> {
+        let mut tags = vec![
+            ("lakeplane:endpoint", d.endpoint.clone()),
+            ("lakeplane:endpoint-id", d.endpoint_id.clone()),
+            ("lakeplane:config-version", d.version.to_string()),
+        ];
+        if let Some(m) = extra {
+            tags.push((
+                "lakeplane:model",
+                format!("{}/{}", m.model_name, m.model_version),
+            ));
+        }
+        tags.into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect()
+    }
+
+    /// Packs a model's files as `model.tar.gz` (MLmodel at its root) beside them; returns its URL.
+    async fn pack(&self, d: &Deployment, m: &DeployedModel) -> Result<String, ServingError> {
+        let files = self
+            .artifacts
+            .walk(&m.artifact_path)
+            .await
+            .map_err(|e| fail(&d.endpoint, "read the model's files", e))?;
+        if !files.iter().any(|f| f.path == "MLmodel") {
+            return Err(fail(
+                &d.endpoint,
+                "pack the model",
+                format!(
+                    "{} version {} has no MLmodel file",
+                    m.model_name, m.model_version
+                ),
+            ));
+        }
+        let total: u64 = files.iter().filter_map(|f| f.file_size).sum();
+        if total > MAX_MODEL_BYTES {
+            return Err(fail(
+                &d.endpoint,
+                "pack the model",
+                format!(
+                    "the model's files are {total} bytes, over the {MAX_MODEL_BYTES} byte limit"
+                ),
+            ));
+        }
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        for f in files {
+            let rel = check_path(&f.path)
+                .map_err(|e| fail(&d.endpoint, "pack the model", e.to_string()))?;
+            let bytes = self
+                .artifacts
+                .get(&format!("{}/{rel}", m.artifact_path))
+                .await
+                .map_err(|e| fail(&d.endpoint, "read the model's files", e))?;
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, &rel, bytes.as_slice())
+                .map_err(|e| fail(&d.endpoint, "pack the model", e))?;
+        }
+        let gz = tar
+            .into_inner()
+            .and_then(|gz| gz.finish())
+            .map_err(|e| fail(&d.endpoint, "pack the model", e))?;
+        let path = format!(
+            "serving/{}/v{}/{}/model.tar.gz",
+            d.endpoint, d.version, m.name
+        );
+        self.artifacts
+            .put(&path, gz)
+            .await
+            .map_err(|e| fail(&d.endpoint, "store model.tar.gz", e))?;
+        Ok(self.artifacts.url(&path))
+    }
+
+    fn variant(&self, d: &Deployment, m: &DeployedModel) -> ProductionVariant {
+        let v = ProductionVariant::builder()
+            .variant_name(resource_name(&[&m.name]))
+            .model_name(model_name(d, m))
+            .initial_variant_weight(m.traffic_percentage.max(1) as f32);
+        if m.serverless {
+            v.serverless_config(
+                ProductionVariantServerlessConfig::builder()
+                    .memory_size_in_mb(self.settings.serverless_memory_mb)
+                    .max_concurrency(self.settings.serverless_max_concurrency)
+                    .build(),
+            )
+            .build()
+        } else {
+            let kind = m
+                .instance_type
+                .clone()
+                .unwrap_or_else(|| self.settings.default_instance_type.clone());
+            v.instance_type(ProductionVariantInstanceType::from(kind.as_str()))
+                .initial_instance_count(m.instance_count.max(1) as i32)
+                .build()
+        }
+    }
+}
+
+#[async_trait]
+impl ModelServing for SageMakerServing {
+    async fn deploy(&self, d: &Deployment) -> Result<(), ServingError> {
+        for m in &d.models {
+            let data = self.pack(d, m).await?;
+            let mut container = ContainerDefinition::builder()
+                .image(&self.settings.image)
+                .model_data_url(data);
+            for (k, v) in &m.environment {
+                container = container.environment(k, v);
+            }
+            let created = self
+                .sm
+                .create_model()
+                .model_name(model_name(d, m))
+                .primary_container(container.build())
+                .execution_role_arn(&self.settings.execution_role_arn)
+                .set_tags(Some(Self::tags(d, Some(m))))
+                .send()
+                .await;
+            if let Err(e) = created {
+                if !exists(&e) {
+                    return Err(fail(
+                        &d.endpoint,
+                        "CreateModel",
+                        aws_sdk_sagemaker::Error::from(e.into_service_error()),
+                    ));
+                }
+            }
+        }
+        let variants: Vec<ProductionVariant> =
+            d.models.iter().map(|m| self.variant(d, m)).collect();
+        let config = self
+            .sm
+            .create_endpoint_config()
+            .endpoint_config_name(config_name(d))
+            .set_production_variants(Some(variants))
+            .set_tags(Some(Self::tags(d, None)))
+            .send()
+            .await;
+        if let Err(e) = config {
+            if !exists(&e) {
+                return Err(fail(
+                    &d.endpoint,
+                    "CreateEndpointConfig",
+                    aws_sdk_sagemaker::Error::from(e.into_service_error()),
+                ));
+            }
+        }
+        let name = endpoint_name(&d.endpoint);
+        match self
+            .sm
+            .describe_endpoint()
+            .endpoint_name(&name)
+            .send()
+            .await
+        {
+            Err(e) if missing(&e) => {
+                let created = self
+                    .sm
+                    .create_endpoint()
+                    .endpoint_name(&name)
+                    .endpoint_config_name(config_name(d))
+                    .set_tags(Some(Self::tags(d, None)))
+                    .send()
+                    .await;
+                match created {
+                    Ok(_) => Ok(()),
+                    Err(e) if exists(&e) => Ok(()),
+                    Err(e) => Err(fail(
+                        &d.endpoint,
+                        "CreateEndpoint",
+                        aws_sdk_sagemaker::Error::from(e.into_service_error()),
+                    )),
+                }
+            }
+            Err(e) => Err(fail(
+                &d.endpoint,
+                "DescribeEndpoint",
+                aws_sdk_sagemaker::Error::from(e.into_service_error()),
+            )),
+            Ok(ep) if ep.endpoint_config_name() == Some(config_name(d).as_str()) => Ok(()),
+            Ok(ep)
+                if matches!(
+                    ep.endpoint_status(),
+                    Some(EndpointStatus::Updating | EndpointStatus::Creating)
+                ) =>
+            {
+                Ok(())
+            }
+            Ok(_) => self
+                .updater
+                .update(&self.sm, &name, &config_name(d))
+                .await
+                .map_err(|e| fail(&d.endpoint, "UpdateEndpoint", e)),
+        }
+    }
+
+    async fn status(&self, d: &Deployment) -> Result<DeployStatus, ServingError> {
+        let ep = match self
+            .sm
+            .describe_endpoint()
+            .endpoint_name(endpoint_name(&d.endpoint))
+            .send()
+            .await
+        {
+            Ok(ep) => ep,
+            Err(e) if missing(&e) => return Ok(DeployStatus::Absent),
+            Err(e) => {
+                return Err(fail(
+                    &d.endpoint,
+                    "DescribeEndpoint",
+                    aws_sdk_sagemaker::Error::from(e.into_service_error()),
+                ))
+            }
+        };
+        let ours = ep.endpoint_config_name() == Some(config_name(d).as_str());
+        let reason = ep.failure_reason().unwrap_or("no reason given").to_string();
+        Ok(match ep.endpoint_status() {
+            Some(EndpointStatus::InService) if ours => DeployStatus::Ready,
+            Some(EndpointStatus::Failed) if ours => DeployStatus::Failed(reason),
+            // An update that failed rolls back: the old config serves, with the reason given.
+            Some(EndpointStatus::InService) if ep.failure_reason().is_some() => {
+                DeployStatus::Failed(reason)
+            }
+            Some(EndpointStatus::InService | EndpointStatus::Failed) => DeployStatus::Absent,
+            _ => DeployStatus::Starting,
+        })
+    }
+
+    async fn invoke(
+        &self,
+        d: &Deployment,
+        model: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Answer, ServingError> {
+        use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError as E;
+        let sent = self
+            .runtime
+            .invoke_endpoint()
+            .endpoint_name(endpoint_name(&d.endpoint))
+            .target_variant(resource_name(&[model]))
+            .content_type(content_type)
+            .accept("application/json")
+            .body(aws_sdk_sagemakerruntime::primitives::Blob::new(body))
+            .send()
+            .await;
+        match sent {
+            Ok(out) => Ok(Answer {
+                status: 200,
+                content_type: out.content_type().unwrap_or("application/json").to_string(),
+                body: out.body().map(|b| b.as_ref().to_vec()).unwrap_or_default(),
+            }),
+            Err(e) => match e.into_service_error() {
+                // The model answered with an error: passed through.
+                E::ModelError(m) => Ok(Answer {
+                    status: m.original_status_code().unwrap_or(500) as u16,
+                    content_type: "application/json".into(),
+                    body: m.original_message().unwrap_or_default().as_bytes().to_vec(),
+                }),
+                e if e.code() == Some("ThrottlingException") => Err(ServingError::Throttled {
+                    endpoint: d.endpoint.clone(),
+                }),
+                e => Err(fail(
+                    &d.endpoint,
+                    "InvokeEndpoint",
+                    aws_sdk_sagemakerruntime::Error::from(e),
+                )),
+            },
+        }
+    }
+
+    async fn retire(&self, d: &Deployment) -> Result<(), ServingError> {
+        match self
+            .sm
+            .delete_endpoint_config()
+            .endpoint_config_name(config_name(d))
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if missing(&e) => {}
+            Err(e) => {
+                return Err(fail(
+                    &d.endpoint,
+                    "DeleteEndpointConfig",
+                    aws_sdk_sagemaker::Error::from(e.into_service_error()),
+                ))
+            }
+        }
+        for m in &d.models {
+            match self
+                .sm
+                .delete_model()
+                .model_name(model_name(d, m))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if missing(&e) => {}
+                Err(e) => {
+                    return Err(fail(
+                        &d.endpoint,
+                        "DeleteModel",
+                        aws_sdk_sagemaker::Error::from(e.into_service_error()),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, endpoint: &str, deployments: &[Deployment]) -> Result<(), ServingError> {
+        match self
+            .sm
+            .delete_endpoint()
+            .endpoint_name(endpoint_name(endpoint))
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if missing(&e) => {}
+            Err(e) => {
+                return Err(fail(
+                    endpoint,
+                    "DeleteEndpoint",
+                    aws_sdk_sagemaker::Error::from(e.into_service_error()),
+                ))
+            }
+        }
+        for d in deployments {
+            self.retire(d).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sagemaker_names_and_stable() {
+        assert_eq!(
+            resource_name(&["lakeplane", "my_endpoint", "v2"]),
+            "lakeplane-my-endpoint-v2"
+        );
+        let long = "e".repeat(80);
+        let a = resource_name(&["lakeplane", &long, "v1"]);
+        assert!(a.len() <= 63 && a == resource_name(&["lakeplane", &long, "v1"]));
+        assert_ne!(a, resource_name(&["lakeplane", &long, "v2"]));
+    }
+}
