@@ -20,6 +20,8 @@ from databricks.sdk.service.serving import (  # noqa: E402
     EndpointCoreConfigInput,
     ServedEntityInput,
 )
+from databricks.sdk.service import jobs  # noqa: E402
+from databricks.sdk.service.sql import StatementState  # noqa: E402
 from sklearn.linear_model import LinearRegression  # noqa: E402
 
 from conftest import TOKEN, Platform  # noqa: E402
@@ -92,6 +94,24 @@ def test_serve_switch_blue_green_fail_and_delete(served):
     np.testing.assert_allclose(predictions(w, instances=X), expected1)
     np.testing.assert_allclose(predictions(w, inputs=X), expected1)
     assert w.serving_endpoints.query(ENDPOINT, inputs=X).served_model_name == f"{MODEL}-1"
+
+    # ai_query from SQL: a job's task and a statement, one prediction per row.
+    path = platform.data_dir / "ai_task.sql"
+    path.write_text("CREATE OR REPLACE TABLE main.default.scored AS SELECT x, "
+                    f"ai_query('{ENDPOINT}', x) AS y FROM VALUES (1.0), (2.0), (10.0), (NULL) AS t(x)")
+    run = w.jobs.submit(run_name="score", tasks=[jobs.SubmitTask(
+        task_key="score", sql_task=jobs.SqlTask(warehouse_id="local", file=jobs.SqlTaskFile(path=str(path))))
+    ]).result(timeout=timedelta(seconds=120))
+    assert run.state.result_state == jobs.RunResultState.SUCCESS, run.state.state_message
+    warehouse = w.warehouses.create_and_wait(name="ai", cluster_size="2X-Small", timeout=timedelta(seconds=60)).id
+    rows = w.statement_execution.execute_statement(
+        statement="SELECT x, y FROM main.default.scored WHERE x IS NOT NULL ORDER BY x",
+        warehouse_id=warehouse, wait_timeout="30s").result.data_array
+    np.testing.assert_allclose([float(y) for _, y in rows], expected1)
+    bad = w.statement_execution.execute_statement(
+        statement="SELECT ai_query('no_such_endpoint', 1.0)", warehouse_id=warehouse, wait_timeout="30s")
+    assert bad.status.state == StatementState.FAILED
+    assert "no_such_endpoint" in bad.status.error.message
 
     # Blue/green: a client keeps querying while version 2 comes up and version 1 goes.
     answers, failures, stop = [], [], threading.Event()

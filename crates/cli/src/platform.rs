@@ -163,10 +163,40 @@ pub async fn open(
         lakeplane_udf_host::Limits::default(),
         Some(data_dir.join("cache").join("udfs")),
     )?;
+    let engine =
+        Engine::new(root, catalog, access.policy(data_dir), Some(aws.clone()))?.with_udfs(udfs);
+    let serving = control.serving(model_serving(data_dir, &engine, &aws)?);
     Ok(Platform {
-        engine: Engine::new(root, catalog, access.policy(data_dir), Some(aws))?.with_udfs(udfs),
+        engine: engine.with_models(Arc::new(serving)),
         control,
     })
+}
+
+/// Where `ai_query` reaches models: SageMaker when a serving image is configured
+/// (`LAKEPLANE_SAGEMAKER_IMAGE`, as on AWS), else the scoring servers `lakeplane dev` started
+/// (found by their port files under `DATA_DIR/serving`).
+pub fn model_serving(
+    data_dir: &Path,
+    engine: &Engine,
+    aws: &aws_config::SdkConfig,
+) -> anyhow::Result<Arc<dyn lakeplane_core::serving::port::ModelServing>> {
+    let artifacts: Arc<dyn lakeplane_core::mlflow::artifacts::ArtifactStore> = Arc::new(
+        lakeplane_engine::artifacts::ObjectArtifacts::under_root(engine)?,
+    );
+    let lookup = |k: &str| std::env::var(k).ok();
+    if let Some(settings) = lakeplane_serving::sagemaker::SageMakerSettings::from_lookup(lookup)
+        .map_err(anyhow::Error::msg)?
+    {
+        return Ok(Arc::new(
+            lakeplane_serving::sagemaker::SageMakerServing::new(aws, artifacts, settings),
+        ));
+    }
+    let python = std::env::var_os("LAKEPLANE_MODEL_PYTHON").unwrap_or_else(|| "python3".into());
+    let settings =
+        lakeplane_serving::local::LocalSettings::new(python.into(), data_dir.join("serving"));
+    Ok(Arc::new(lakeplane_serving::local::LocalScoring::new(
+        settings, artifacts,
+    )))
 }
 
 /// The AWS configuration of a local run: the standard chain, except that the region comes from the

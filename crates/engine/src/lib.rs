@@ -78,6 +78,8 @@ pub struct Engine {
     /// Runs WebAssembly functions: the one given with [`Engine::with_udfs`], or one with the
     /// default limits made when a statement first needs it (not at start: most processes never do).
     udfs: Arc<std::sync::OnceLock<Arc<lakeplane_udf_host::UdfRuntime>>>,
+    /// Serving endpoints `ai_query` calls, where this process is connected to model serving.
+    models: Option<Arc<dyn lakeplane_core::serving::calls::EndpointCalls>>,
 }
 
 impl Engine {
@@ -100,7 +102,17 @@ impl Engine {
             },
             runtime: runtime::QueryRuntime::new(threads)?,
             udfs: Arc::default(),
+            models: None,
         })
+    }
+
+    /// The same engine calling serving endpoints (`ai_query`) through `models`.
+    pub fn with_models(
+        mut self,
+        models: Arc<dyn lakeplane_core::serving::calls::EndpointCalls>,
+    ) -> Engine {
+        self.models = Some(models);
+        self
     }
 
     /// The same engine running WebAssembly functions on `udfs` (a runtime with a disk cache of

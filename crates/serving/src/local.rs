@@ -269,6 +269,9 @@ impl LocalScoring {
             .await
             .is_ok_and(|r| r.status().is_success());
         if ok {
+            // Other processes of the platform (workers running `ai_query`) find it by this file.
+            let port = server.port.load(Ordering::SeqCst).to_string();
+            let _ = std::fs::write(server.log.with_extension("port"), port);
             server.set(State::Ready);
         } else if started.elapsed() > self.settings.start_timeout {
             server.kill();
@@ -300,6 +303,42 @@ impl LocalScoring {
             }
             let _ = tokio::fs::remove_dir_all(&v.dir).await;
         });
+    }
+
+    /// One request to the model server on `port`.
+    async fn post(
+        &self,
+        d: &Deployment,
+        port: u16,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Answer, ServingError> {
+        let resp = self
+            .http
+            .post(format!("http://127.0.0.1:{port}/invocations"))
+            .header("content-type", content_type)
+            .body(body)
+            .timeout(self.settings.request_timeout)
+            .send()
+            .await
+            .map_err(|e| failed(&d.endpoint, "invoke", e))?;
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json")
+            .to_string();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| failed(&d.endpoint, "invoke", e))?
+            .to_vec();
+        Ok(Answer {
+            status,
+            content_type,
+            body,
+        })
     }
 
     /// The processes running now (for tests): the pids of every server.
@@ -412,45 +451,34 @@ impl ModelServing for LocalScoring {
             endpoint: d.endpoint.clone(),
             version: d.version,
         };
-        let v = self
-            .version(&d.endpoint, d.version)
-            .ok_or_else(not_deployed)?;
+        let Some(v) = self.version(&d.endpoint, d.version) else {
+            // Started by another process of the platform: reached through its port file.
+            let file = self
+                .settings
+                .dir
+                .join(&d.endpoint)
+                .join(format!("v{}", d.version))
+                .join(format!("{model}.port"));
+            let port: u16 = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+                .ok_or_else(not_deployed)?;
+            return self
+                .post(d, port, content_type, body)
+                .await
+                .map_err(|e| match e {
+                    ServingError::Backend { .. } if !file.exists() => not_deployed(),
+                    e => e,
+                });
+        };
         let server = v.servers.get(model).cloned().ok_or_else(not_deployed)?;
         if server.state() != State::Ready {
             return Err(not_deployed());
         }
         server.inflight.fetch_add(1, Ordering::SeqCst);
         let _guard = InFlight(server.clone());
-        let url = format!(
-            "http://127.0.0.1:{}/invocations",
-            server.port.load(Ordering::SeqCst)
-        );
-        let resp = self
-            .http
-            .post(&url)
-            .header("content-type", content_type)
-            .body(body)
-            .timeout(self.settings.request_timeout)
-            .send()
+        self.post(d, server.port.load(Ordering::SeqCst), content_type, body)
             .await
-            .map_err(|e| failed(&d.endpoint, "invoke", e))?;
-        let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/json")
-            .to_string();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| failed(&d.endpoint, "invoke", e))?
-            .to_vec();
-        Ok(Answer {
-            status,
-            content_type,
-            body,
-        })
     }
 
     async fn retire(&self, d: &Deployment) -> Result<(), ServingError> {

@@ -37,6 +37,26 @@ pub struct SageMakerSettings {
 }
 
 impl SageMakerSettings {
+    /// From the environment: `LAKEPLANE_SAGEMAKER_IMAGE` (the MLflow pyfunc serving image in ECR),
+    /// `LAKEPLANE_SAGEMAKER_ROLE_ARN` (the execution role), optionally
+    /// `LAKEPLANE_SAGEMAKER_INSTANCE_TYPE`. `None` when no image is set; an error says what is wrong.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<SageMakerSettings>, String> {
+        let some = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let Some(image) = some("LAKEPLANE_SAGEMAKER_IMAGE") else {
+            return Ok(None);
+        };
+        let role = some("LAKEPLANE_SAGEMAKER_ROLE_ARN")
+            .filter(|r| r.starts_with("arn:"))
+            .ok_or("LAKEPLANE_SAGEMAKER_ROLE_ARN must be the ARN of SageMaker's execution role")?;
+        let mut settings = SageMakerSettings::new(image, role);
+        if let Some(t) = some("LAKEPLANE_SAGEMAKER_INSTANCE_TYPE") {
+            settings.default_instance_type = t;
+        }
+        Ok(Some(settings))
+    }
+
     pub fn new(image: String, execution_role_arn: String) -> SageMakerSettings {
         SageMakerSettings {
             image,

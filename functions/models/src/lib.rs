@@ -19,28 +19,18 @@ pub fn artifacts(engine: &Engine) -> Result<Arc<dyn ArtifactStore>, ConfigError>
         .map_err(|e| ConfigError(format!("cannot open the artifact store: {e}")))
 }
 
-/// SageMaker settings from the environment: `LAKEPLANE_SAGEMAKER_IMAGE` (the MLflow pyfunc
-/// serving image in ECR), `LAKEPLANE_SAGEMAKER_ROLE_ARN` (the execution role), and optionally
-/// `LAKEPLANE_SAGEMAKER_INSTANCE_TYPE`.
+/// SageMaker settings from the environment (see [`SageMakerSettings::from_lookup`]); an error
+/// when no serving image is configured.
 pub fn sagemaker_settings(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<SageMakerSettings, ConfigError> {
-    let some = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-    let image = some("LAKEPLANE_SAGEMAKER_IMAGE").ok_or_else(|| {
-        ConfigError("LAKEPLANE_SAGEMAKER_IMAGE must name the MLflow serving image (ECR URI)".into())
-    })?;
-    let role = some("LAKEPLANE_SAGEMAKER_ROLE_ARN")
-        .filter(|r| r.starts_with("arn:"))
+    SageMakerSettings::from_lookup(lookup)
+        .map_err(ConfigError)?
         .ok_or_else(|| {
             ConfigError(
-                "LAKEPLANE_SAGEMAKER_ROLE_ARN must be the ARN of SageMaker's execution role".into(),
+                "LAKEPLANE_SAGEMAKER_IMAGE must name the MLflow serving image (ECR URI)".into(),
             )
-        })?;
-    let mut settings = SageMakerSettings::new(image, role);
-    if let Some(t) = some("LAKEPLANE_SAGEMAKER_INSTANCE_TYPE") {
-        settings.default_instance_type = t;
-    }
-    Ok(settings)
+        })
 }
 
 /// Serving on SageMaker.

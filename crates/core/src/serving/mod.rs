@@ -4,6 +4,7 @@
 //! leaves the served one in place. [`port::ModelServing`] is where models run: SageMaker
 //! endpoints on AWS, MLflow scoring-server processes locally.
 
+pub mod calls;
 pub mod config;
 pub mod port;
 
@@ -44,6 +45,9 @@ pub struct ServingEndpoint {
     pub tags: Vec<crate::mlflow::KeyValue>,
     /// The highest config version handed out.
     pub last_config_version: u64,
+    /// Users and groups that may query it besides its creator and admins (`CAN_QUERY`).
+    #[serde(default)]
+    pub can_query: Vec<String>,
 }
 
 impl ServingEndpoint {
@@ -71,6 +75,7 @@ impl ServingEndpoint {
             failure: None,
             tags: vec![],
             last_config_version: 1,
+            can_query: vec![],
         })
     }
 
@@ -123,6 +128,18 @@ impl ServingEndpoint {
         self.failure = Some(why);
         self.last_updated_timestamp = now;
         true
+    }
+}
+
+impl ServingEndpoint {
+    /// Whether `who` may query it: its creator, an admin, or someone granted CAN_QUERY.
+    pub fn may_query(&self, who: &crate::catalog::Identity) -> bool {
+        who.admin
+            || who.user == self.creator
+            || self
+                .can_query
+                .iter()
+                .any(|p| *p == who.user || who.groups.contains(p))
     }
 }
 

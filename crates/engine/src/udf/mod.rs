@@ -7,6 +7,7 @@
 //! DataFusion UDF over the engine's one [`lakeplane_udf_host::UdfRuntime`]. So the same SQL works
 //! in a job task, a statement, a SQL connector session and the `sql` Lambda.
 
+pub mod ai_query;
 mod ddl;
 mod modules;
 mod scalar;
@@ -81,6 +82,15 @@ impl Script<'_> {
             let Ok(parts) = crate::catalog::parts(&name) else {
                 continue;
             };
+            if parts.len() == 1 && key == "ai_query" {
+                let calls = self.engine.models.clone().ok_or_else(|| {
+                    EngineError::invalid(
+                        "ai_query needs model serving, which this process is not connected to",
+                    )
+                })?;
+                self.session.register_udf(ai_query::udf(calls, who.clone()));
+                continue;
+            }
             if parts.len() == 1 && builtin(&key) {
                 continue;
             }

@@ -5,6 +5,8 @@
 //! whoever polls an endpoint (the SDK's waiter, `lakeplane dev`'s sweep) moves it on; writes are
 //! conditional, so two syncs at once agree.
 
+mod calls;
+
 use std::sync::Arc;
 
 use lakeplane_core::mlflow::artifacts::proxied_path;
