@@ -6,9 +6,11 @@
 //! too); the Databricks SDK sends DELETE parameters in the query string: [`Input`] takes both.
 
 mod artifacts;
+mod experiments;
 mod logged;
 mod registry;
-mod tracking;
+mod runs;
+mod versions;
 
 use std::sync::Arc;
 
@@ -33,14 +35,18 @@ pub struct MlflowServices {
 
 /// The MLflow area.
 pub fn area(services: MlflowServices) -> Area {
-    let routes = tracking::routes()
+    let routes = experiments::routes()
+        .merge(runs::routes())
         .merge(logged::routes())
         .merge(registry::routes())
+        .merge(versions::routes())
         .merge(artifacts::routes())
         .extension(services);
-    let mut doc = <tracking::Doc as utoipa::OpenApi>::openapi();
+    let mut doc = <experiments::Doc as utoipa::OpenApi>::openapi();
+    doc.merge(<runs::Doc as utoipa::OpenApi>::openapi());
     doc.merge(<logged::Doc as utoipa::OpenApi>::openapi());
     doc.merge(<registry::Doc as utoipa::OpenApi>::openapi());
+    doc.merge(<versions::Doc as utoipa::OpenApi>::openapi());
     doc.merge(<artifacts::Doc as utoipa::OpenApi>::openapi());
     Area::new(routes, doc)
 }

@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{delete, get, patch, post};
 use axum::{Extension, Json};
-use lakeplane_control::mlflow::registry::NewVersion;
 use lakeplane_control::Principal;
 use lakeplane_core::mlflow::registry::{ModelVersion, RegisteredModel};
 use lakeplane_core::mlflow::KeyValue;
@@ -27,22 +26,12 @@ use crate::Errors;
     latest_versions,
     set_alias,
     delete_alias,
-    get_by_alias,
-    create_version,
-    get_version,
-    update_version,
-    delete_version,
-    search_versions,
-    download_uri,
-    transition_stage,
-    set_version_tag,
-    delete_version_tag
+    get_by_alias
 ))]
 pub(super) struct Doc;
 
 pub(super) fn routes() -> Routes {
     let m = |p: &str| at(&format!("registered-models/{p}"));
-    let v = |p: &str| at(&format!("model-versions/{p}"));
     Routes::new()
         .route(Method::POST, &m("create"), post(create_model))
         .route(Method::GET, &m("get"), get(get_model))
@@ -59,59 +48,50 @@ pub(super) fn routes() -> Routes {
         .route(Method::POST, &m("alias"), post(set_alias))
         .route(Method::DELETE, &m("alias"), delete(delete_alias))
         .route(Method::GET, &m("alias"), get(get_by_alias))
-        .route(Method::POST, &v("create"), post(create_version))
-        .route(Method::GET, &v("get"), get(get_version))
-        .route(Method::PATCH, &v("update"), patch(update_version))
-        .route(Method::DELETE, &v("delete"), delete(delete_version))
-        .route(Method::GET, &v("search"), get(search_versions))
-        .route(Method::GET, &v("get-download-uri"), get(download_uri))
-        .route(Method::POST, &v("transition-stage"), post(transition_stage))
-        .route(Method::POST, &v("set-tag"), post(set_version_tag))
-        .route(Method::DELETE, &v("delete-tag"), delete(delete_version_tag))
 }
 
 /// Every registry request's fields; each call reads the ones it needs.
 #[derive(Debug, Deserialize, ToSchema, Default)]
 pub struct RegistryRequest {
     #[serde(default)]
-    name: Option<String>,
+    pub(super) name: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_text")]
-    version: Option<String>,
+    pub(super) version: Option<String>,
     #[serde(default)]
-    description: Option<String>,
+    pub(super) description: Option<String>,
     #[serde(default)]
-    tags: Vec<KeyValue>,
+    pub(super) tags: Vec<KeyValue>,
     #[serde(default)]
-    key: Option<String>,
+    pub(super) key: Option<String>,
     #[serde(default)]
-    value: Option<String>,
+    pub(super) value: Option<String>,
     #[serde(default)]
-    alias: Option<String>,
+    pub(super) alias: Option<String>,
     #[serde(default)]
-    source: Option<String>,
+    pub(super) source: Option<String>,
     #[serde(default)]
-    run_id: Option<String>,
+    pub(super) run_id: Option<String>,
     #[serde(default)]
-    run_link: Option<String>,
+    pub(super) run_link: Option<String>,
     #[serde(default)]
-    model_id: Option<String>,
+    pub(super) model_id: Option<String>,
     #[serde(default)]
-    stage: Option<String>,
+    pub(super) stage: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    archive_existing_versions: Option<bool>,
+    pub(super) archive_existing_versions: Option<bool>,
     #[serde(default, deserialize_with = "lenient::list")]
-    stages: Vec<String>,
+    pub(super) stages: Vec<String>,
     #[serde(default)]
-    filter: Option<String>,
+    pub(super) filter: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_usize")]
-    max_results: Option<usize>,
+    pub(super) max_results: Option<usize>,
     #[serde(default, deserialize_with = "lenient::list")]
-    order_by: Vec<String>,
+    pub(super) order_by: Vec<String>,
     #[serde(default)]
-    page_token: Option<String>,
+    pub(super) page_token: Option<String>,
 }
 
-fn required(field: &Option<String>, name: &str) -> ApiResult<String> {
+pub(super) fn required(field: &Option<String>, name: &str) -> ApiResult<String> {
     field
         .clone()
         .filter(|v| !v.is_empty())
@@ -119,16 +99,16 @@ fn required(field: &Option<String>, name: &str) -> ApiResult<String> {
 }
 
 impl RegistryRequest {
-    fn name(&self) -> ApiResult<String> {
+    pub(super) fn name(&self) -> ApiResult<String> {
         required(&self.name, "name")
     }
-    fn version(&self) -> ApiResult<String> {
+    pub(super) fn version(&self) -> ApiResult<String> {
         required(&self.version, "version")
     }
-    fn key(&self) -> ApiResult<String> {
+    pub(super) fn key(&self) -> ApiResult<String> {
         required(&self.key, "key")
     }
-    fn alias(&self) -> ApiResult<String> {
+    pub(super) fn alias(&self) -> ApiResult<String> {
         required(&self.alias, "alias")
     }
 }
@@ -271,9 +251,9 @@ async fn delete_model_tag(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Versions {
-    model_versions: Vec<ModelVersion>,
+    pub(super) model_versions: Vec<ModelVersion>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    next_page_token: Option<String>,
+    pub(super) next_page_token: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/2.0/mlflow/registered-models/get-latest-versions", tag = "MLflow registry", request_body = RegistryRequest,
@@ -322,7 +302,7 @@ async fn delete_alias(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VersionAnswer {
-    model_version: ModelVersion,
+    pub(super) model_version: ModelVersion,
 }
 
 #[utoipa::path(get, path = "/api/2.0/mlflow/registered-models/alias", tag = "MLflow registry",
@@ -338,159 +318,4 @@ async fn get_by_alias(
         .version_by_alias(&b.name()?, &b.alias()?)
         .await?;
     Ok(Json(VersionAnswer { model_version: v }))
-}
-
-/// Register a version; `source` is `models:/<logged model id>`, `runs:/<run>/<path>` or a URI.
-#[utoipa::path(post, path = "/api/2.0/mlflow/model-versions/create", tag = "MLflow registry", request_body = RegistryRequest,
-    responses((status = 200, body = VersionAnswer), Errors))]
-async fn create_version(
-    State(app): State<AppState>,
-    Extension(who): Extension<Principal>,
-    Input(b): Input<RegistryRequest>,
-) -> ApiResult<Json<VersionAnswer>> {
-    let new = NewVersion {
-        name: b.name()?,
-        source: required(&b.source, "source")?,
-        run_id: b.run_id,
-        run_link: b.run_link,
-        description: b.description,
-        model_id: b.model_id,
-        tags: b.tags,
-    };
-    Ok(Json(VersionAnswer {
-        model_version: app
-            .control
-            .mlflow()
-            .create_model_version(new, &who.user_name)
-            .await?,
-    }))
-}
-
-#[utoipa::path(get, path = "/api/2.0/mlflow/model-versions/get", tag = "MLflow registry",
-    params(("name" = String, Query), ("version" = String, Query)),
-    responses((status = 200, body = VersionAnswer), Errors))]
-async fn get_version(
-    State(app): State<AppState>,
-    Input(b): Input<RegistryRequest>,
-) -> ApiResult<Json<VersionAnswer>> {
-    Ok(Json(VersionAnswer {
-        model_version: app
-            .control
-            .mlflow()
-            .model_version(&b.name()?, &b.version()?)
-            .await?,
-    }))
-}
-
-#[utoipa::path(patch, path = "/api/2.0/mlflow/model-versions/update", tag = "MLflow registry", request_body = RegistryRequest,
-    responses((status = 200, body = VersionAnswer), Errors))]
-async fn update_version(
-    State(app): State<AppState>,
-    Input(b): Input<RegistryRequest>,
-) -> ApiResult<Json<VersionAnswer>> {
-    let v = app
-        .control
-        .mlflow()
-        .update_model_version(&b.name()?, &b.version()?, b.description.clone())
-        .await?;
-    Ok(Json(VersionAnswer { model_version: v }))
-}
-
-#[utoipa::path(delete, path = "/api/2.0/mlflow/model-versions/delete", tag = "MLflow registry", request_body = RegistryRequest,
-    responses((status = 200, body = Empty), Errors))]
-async fn delete_version(
-    State(app): State<AppState>,
-    Input(b): Input<RegistryRequest>,
-) -> ApiResult<Json<Empty>> {
-    app.control
-        .mlflow()
-        .delete_model_version(&b.name()?, &b.version()?)
-        .await?;
-    Ok(Json(Empty {}))
-}
-
-#[utoipa::path(get, path = "/api/2.0/mlflow/model-versions/search", tag = "MLflow registry",
-    params(("filter" = Option<String>, Query), ("max_results" = Option<u64>, Query), ("page_token" = Option<String>, Query)),
-    responses((status = 200, body = Versions), Errors))]
-async fn search_versions(
-    State(app): State<AppState>,
-    Input(b): Input<RegistryRequest>,
-) -> ApiResult<Json<Versions>> {
-    let page = app
-        .control
-        .mlflow()
-        .search_model_versions(&search(b.filter, b.order_by, b.max_results, b.page_token))
-        .await?;
-    Ok(Json(Versions {
-        model_versions: page.items,
-        next_page_token: page.next_page_token,
-    }))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DownloadUri {
-    artifact_uri: String,
-}
-
-#[utoipa::path(get, path = "/api/2.0/mlflow/model-versions/get-download-uri", tag = "MLflow registry",
-    params(("name" = String, Query), ("version" = String, Query)),
-    responses((status = 200, body = DownloadUri), Errors))]
-async fn download_uri(
-    State(app): State<AppState>,
-    Input(b): Input<RegistryRequest>,
-) -> ApiResult<Json<DownloadUri>> {
-    Ok(Json(DownloadUri {
-        artifact_uri: app
-            .control
-            .mlflow()
-            .download_uri(&b.name()?, &b.version()?)
-            .await?,
-    }))
-}
-
-#[utoipa::path(post, path = "/api/2.0/mlflow/model-versions/transition-stage", tag = "MLflow registry", request_body = RegistryRequest,
-    responses((status = 200, body = VersionAnswer), Errors))]
-async fn transition_stage(
-    State(app): State<AppState>,
-    Input(b): Input<RegistryRequest>,
-) -> ApiResult<Json<VersionAnswer>> {
-    let stage = required(&b.stage, "stage")?;
-    let v = app
-        .control
-        .mlflow()
-        .transition_stage(
-            &b.name()?,
-            &b.version()?,
-            &stage,
-            b.archive_existing_versions.unwrap_or(false),
-        )
-        .await?;
-    Ok(Json(VersionAnswer { model_version: v }))
-}
-
-#[utoipa::path(post, path = "/api/2.0/mlflow/model-versions/set-tag", tag = "MLflow registry", request_body = RegistryRequest,
-    responses((status = 200, body = Empty), Errors))]
-async fn set_version_tag(
-    State(app): State<AppState>,
-    Input(b): Input<RegistryRequest>,
-) -> ApiResult<Json<Empty>> {
-    let value = b.value.clone().unwrap_or_default();
-    app.control
-        .mlflow()
-        .set_model_version_tag(&b.name()?, &b.version()?, &b.key()?, Some(&value))
-        .await?;
-    Ok(Json(Empty {}))
-}
-
-#[utoipa::path(delete, path = "/api/2.0/mlflow/model-versions/delete-tag", tag = "MLflow registry", request_body = RegistryRequest,
-    responses((status = 200, body = Empty), Errors))]
-async fn delete_version_tag(
-    State(app): State<AppState>,
-    Input(b): Input<RegistryRequest>,
-) -> ApiResult<Json<Empty>> {
-    app.control
-        .mlflow()
-        .set_model_version_tag(&b.name()?, &b.version()?, &b.key()?, None)
-        .await?;
-    Ok(Json(Empty {}))
 }

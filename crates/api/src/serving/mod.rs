@@ -65,7 +65,7 @@ pub fn area(services: ServingServices) -> Area {
 }
 
 /// Create an endpoint serving registered model versions; it is READY once they answer.
-#[utoipa::path(post, path = "/api/2.0/serving-endpoints", tag = "Serving", request_body = CreateEndpoint,
+#[utoipa::path(operation_id = "serving_endpoints_create", post, path = "/api/2.0/serving-endpoints", tag = "Serving", request_body = CreateEndpoint,
     responses((status = 200, body = EndpointOutput), Errors))]
 async fn create(
     Extension(s): Extension<ServingServices>,
@@ -88,7 +88,7 @@ pub struct Endpoints {
     endpoints: Vec<EndpointOutput>,
 }
 
-#[utoipa::path(get, path = "/api/2.0/serving-endpoints", tag = "Serving", responses((status = 200, body = Endpoints), Errors))]
+#[utoipa::path(operation_id = "serving_endpoints_list", get, path = "/api/2.0/serving-endpoints", tag = "Serving", responses((status = 200, body = Endpoints), Errors))]
 async fn list(Extension(s): Extension<ServingServices>) -> ApiResult<Json<Endpoints>> {
     let all = s.endpoints.list().await?;
     Ok(Json(Endpoints {
@@ -96,7 +96,7 @@ async fn list(Extension(s): Extension<ServingServices>) -> ApiResult<Json<Endpoi
     }))
 }
 
-#[utoipa::path(get, path = "/api/2.0/serving-endpoints/{name}", tag = "Serving", params(("name" = String, Path)),
+#[utoipa::path(operation_id = "serving_endpoints_get_endpoint", get, path = "/api/2.0/serving-endpoints/{name}", tag = "Serving", params(("name" = String, Path)),
     responses((status = 200, body = EndpointOutput), Errors))]
 async fn get_endpoint(
     Extension(s): Extension<ServingServices>,
@@ -109,7 +109,7 @@ async fn get_endpoint(
 pub struct Empty {}
 
 /// Delete an endpoint and stop what serves it.
-#[utoipa::path(delete, path = "/api/2.0/serving-endpoints/{name}", tag = "Serving", params(("name" = String, Path)),
+#[utoipa::path(operation_id = "serving_endpoints_delete_endpoint", delete, path = "/api/2.0/serving-endpoints/{name}", tag = "Serving", params(("name" = String, Path)),
     responses((status = 200, body = Empty), Errors))]
 async fn delete_endpoint(
     Extension(s): Extension<ServingServices>,
@@ -120,7 +120,7 @@ async fn delete_endpoint(
 }
 
 /// Deploy a new config; the served one answers until the new one is up, and stays if it fails.
-#[utoipa::path(put, path = "/api/2.0/serving-endpoints/{name}/config", tag = "Serving", params(("name" = String, Path)),
+#[utoipa::path(operation_id = "serving_endpoints_update_config", put, path = "/api/2.0/serving-endpoints/{name}/config", tag = "Serving", params(("name" = String, Path)),
     request_body = ConfigInput, responses((status = 200, body = EndpointOutput), Errors))]
 async fn update_config(
     Extension(s): Extension<ServingServices>,
@@ -144,7 +144,7 @@ pub struct Tags {
     tags: Vec<KeyValue>,
 }
 
-#[utoipa::path(patch, path = "/api/2.0/serving-endpoints/{name}/tags", tag = "Serving", params(("name" = String, Path)),
+#[utoipa::path(operation_id = "serving_endpoints_patch_tags", patch, path = "/api/2.0/serving-endpoints/{name}/tags", tag = "Serving", params(("name" = String, Path)),
     request_body = PatchTags, responses((status = 200, body = Tags), Errors))]
 async fn patch_tags(
     Extension(s): Extension<ServingServices>,
@@ -160,7 +160,7 @@ async fn patch_tags(
 
 /// Score: `dataframe_split`, `dataframe_records`, `instances` or `inputs`, answered by the model
 /// (`{"predictions": [...]}`) with the serving model's name in the `served-model-name` header.
-#[utoipa::path(post, path = "/serving-endpoints/{name}/invocations", tag = "Serving", params(("name" = String, Path)),
+#[utoipa::path(operation_id = "serving_endpoints_invocations", post, path = "/serving-endpoints/{name}/invocations", tag = "Serving", params(("name" = String, Path)),
     request_body(content = Object, content_type = "application/json"),
     responses((status = 200, description = "The model's answer", body = Object), Errors))]
 async fn invocations(

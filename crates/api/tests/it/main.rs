@@ -52,6 +52,10 @@ impl Api {
             None,
         )
         .unwrap();
+        let artifacts: std::sync::Arc<dyn lakeplane_core::mlflow::artifacts::ArtifactStore> =
+            std::sync::Arc::new(
+                lakeplane_engine::artifacts::ObjectArtifacts::under_root(&engine).unwrap(),
+            );
         let shell = lakeplane_api::shell(control.clone())
             .area(lakeplane_api::sql::area(lakeplane_api::sql::SqlServices {
                 results: results.clone(),
@@ -63,9 +67,20 @@ impl Api {
             .area(lakeplane_api::principals::area())
             .area(lakeplane_api::mlflow::area(
                 lakeplane_api::mlflow::MlflowServices {
-                    artifacts: std::sync::Arc::new(
-                        lakeplane_engine::artifacts::ObjectArtifacts::under_root(&engine).unwrap(),
-                    ),
+                    artifacts: artifacts.clone(),
+                },
+            ))
+            .area(lakeplane_api::serving::area(
+                lakeplane_api::serving::ServingServices {
+                    endpoints: control.serving(std::sync::Arc::new(
+                        lakeplane_serving::local::LocalScoring::new(
+                            lakeplane_serving::local::LocalSettings::new(
+                                "python3".into(),
+                                dir.path().join("serving"),
+                            ),
+                            artifacts,
+                        ),
+                    )),
                 },
             ))
             .area(lakeplane_api::clusters::area(
@@ -173,6 +188,7 @@ async fn openapi_documents_exactly_the_served_routes() {
             .replace("{securable_type}", "table")
             .replace("{client}", "PYTHON")
             .replace("{key}", "k")
+            .replace("{name}", "missing")
             .replace("{path}", "missing/file");
         let (status, body) = api.call(method.parse().unwrap(), &uri, json!({})).await;
         assert_ne!(body["error_code"], "ENDPOINT_NOT_FOUND", "{method} {path}");

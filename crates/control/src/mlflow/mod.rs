@@ -8,6 +8,7 @@ pub mod experiments;
 pub mod logged;
 pub mod registry;
 pub mod runs;
+pub mod versions;
 
 use lakeplane_core::mlflow::filter::{self, Filter, Order, Value};
 use lakeplane_core::mlflow::limits::MAX_RESULTS;

@@ -1,9 +1,5 @@
-//! Local serving: each served model of each config version is its own MLflow scoring server
-//! (`python -m uvicorn mlflow.pyfunc.scoring_server.app:app`, what the SageMaker MLflow image
-//! runs), started from a configured Python environment on a loopback port, health-checked on
-//! `/ping` and proxied. A server that exits or does not answer in time fails its deployment with
-//! its last log lines. Retiring waits for requests in flight, then kills the process; the
-//! processes die with the process that owns them (`kill_on_drop`).
+//! The processes behind local serving: a model's files fetched, its scoring server started,
+//! probed until it answers, proxied to, and stopped once its requests are answered.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,42 +7,14 @@ use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use lakeplane_core::mlflow::artifacts::{check_path, ArtifactStore};
-use lakeplane_core::serving::port::{
-    Answer, DeployStatus, DeployedModel, Deployment, ModelServing, ServingError,
-};
+use lakeplane_core::serving::port::{Answer, DeployedModel, Deployment, ServingError};
 use tokio::process::{Child, Command};
 
-/// How long servers get to start and requests to be answered.
-#[derive(Debug, Clone)]
-pub struct LocalSettings {
-    /// The Python that has `mlflow` (and the model's libraries) installed.
-    pub python: PathBuf,
-    /// Where model files are unpacked and servers write their logs.
-    pub dir: PathBuf,
-    /// A server that does not answer `/ping` within this fails (MLflow's takes ~12 s on 2 cores).
-    pub start_timeout: Duration,
-    /// The longest one invocation may take.
-    pub request_timeout: Duration,
-    /// How long a retired server keeps answering requests that already chose it.
-    pub drain_grace: Duration,
-}
-
-impl LocalSettings {
-    pub fn new(python: PathBuf, dir: PathBuf) -> LocalSettings {
-        LocalSettings {
-            python,
-            dir,
-            start_timeout: Duration::from_secs(300),
-            request_timeout: Duration::from_secs(60),
-            drain_grace: Duration::from_secs(2),
-        }
-    }
-}
+use super::{failed, LocalScoring, LocalSettings};
 
 #[derive(Debug, Clone, PartialEq)]
-enum State {
+pub(super) enum State {
     Preparing,
     Starting,
     Ready,
@@ -54,30 +22,30 @@ enum State {
 }
 
 #[derive(Debug)]
-struct Server {
-    name: String,
-    port: AtomicU16,
-    child: Mutex<Option<Child>>,
-    log: PathBuf,
-    inflight: AtomicUsize,
-    state: Mutex<State>,
+pub(super) struct Server {
+    pub(super) name: String,
+    pub(super) port: AtomicU16,
+    pub(super) child: Mutex<Option<Child>>,
+    pub(super) log: PathBuf,
+    pub(super) inflight: AtomicUsize,
+    pub(super) state: Mutex<State>,
 }
 
 impl Server {
-    fn state(&self) -> State {
+    pub(super) fn state(&self) -> State {
         self.state
             .lock()
             .map(|s| s.clone())
             .unwrap_or(State::Failed("poisoned".into()))
     }
 
-    fn set(&self, s: State) {
+    pub(super) fn set(&self, s: State) {
         if let Ok(mut g) = self.state.lock() {
             *g = s;
         }
     }
 
-    fn kill(&self) {
+    pub(super) fn kill(&self) {
         if let Ok(mut c) = self.child.lock() {
             if let Some(child) = c.as_mut() {
                 let _ = child.start_kill();
@@ -88,31 +56,14 @@ impl Server {
 }
 
 #[derive(Debug)]
-struct Version {
-    servers: HashMap<String, Arc<Server>>,
-    started: Instant,
-    dir: PathBuf,
-}
-
-/// Local serving (see the module's text).
-#[derive(Debug, Clone)]
-pub struct LocalScoring {
-    settings: Arc<LocalSettings>,
-    artifacts: Arc<dyn ArtifactStore>,
-    http: reqwest::Client,
-    live: Arc<Mutex<HashMap<(String, u64), Arc<Version>>>>,
-}
-
-fn failed(endpoint: &str, action: &'static str, e: impl std::fmt::Display) -> ServingError {
-    ServingError::Backend {
-        endpoint: endpoint.to_string(),
-        action,
-        source: e.to_string().into(),
-    }
+pub(super) struct Version {
+    pub(super) servers: HashMap<String, Arc<Server>>,
+    pub(super) started: Instant,
+    pub(super) dir: PathBuf,
 }
 
 /// Counts a request in flight for as long as it lives.
-struct InFlight(Arc<Server>);
+pub(super) struct InFlight(pub(super) Arc<Server>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -130,7 +81,7 @@ impl LocalScoring {
         }
     }
 
-    fn version(&self, endpoint: &str, version: u64) -> Option<Arc<Version>> {
+    pub(super) fn version(&self, endpoint: &str, version: u64) -> Option<Arc<Version>> {
         self.live
             .lock()
             .ok()?
@@ -139,7 +90,7 @@ impl LocalScoring {
     }
 
     /// Copies a model's files out of the artifact store into `dir`.
-    async fn fetch(&self, model: &DeployedModel, dir: &Path) -> Result<(), String> {
+    pub(super) async fn fetch(&self, model: &DeployedModel, dir: &Path) -> Result<(), String> {
         let files = self
             .artifacts
             .walk(&model.artifact_path)
@@ -172,7 +123,7 @@ impl LocalScoring {
     }
 
     /// Fetches the model and starts its server.
-    async fn start(&self, server: Arc<Server>, model: DeployedModel, dir: PathBuf) {
+    pub(super) async fn start(&self, server: Arc<Server>, model: DeployedModel, dir: PathBuf) {
         let model_dir = dir.join(&model.name);
         if let Err(e) = self.fetch(&model, &model_dir).await {
             server.set(State::Failed(format!(
@@ -243,7 +194,7 @@ impl LocalScoring {
     }
 
     /// Checks a starting server: exited, answering, or out of time.
-    async fn probe(&self, server: &Server, started: Instant) {
+    pub(super) async fn probe(&self, server: &Server, started: Instant) {
         let exited = server
             .child
             .lock()
@@ -284,7 +235,7 @@ impl LocalScoring {
     }
 
     /// Stops a version's servers once the requests that chose them are answered.
-    fn stop(&self, v: Arc<Version>) {
+    pub(super) fn stop(&self, v: Arc<Version>) {
         let grace = self.settings.drain_grace;
         let patience = self.settings.request_timeout;
         tokio::spawn(async move {
@@ -306,7 +257,7 @@ impl LocalScoring {
     }
 
     /// One request to the model server on `port`.
-    async fn post(
+    pub(super) async fn post(
         &self,
         d: &Deployment,
         port: u16,
@@ -355,163 +306,5 @@ impl LocalScoring {
                     .and_then(|c| c.as_ref().and_then(Child::id))
             })
             .collect()
-    }
-}
-
-#[async_trait]
-impl ModelServing for LocalScoring {
-    async fn deploy(&self, d: &Deployment) -> Result<(), ServingError> {
-        let key = (d.endpoint.clone(), d.version);
-        let dir = self
-            .settings
-            .dir
-            .join(&d.endpoint)
-            .join(format!("v{}", d.version));
-        let version = {
-            let mut live = self
-                .live
-                .lock()
-                .map_err(|e| failed(&d.endpoint, "deploy", e))?;
-            if live.contains_key(&key) {
-                return Ok(());
-            }
-            let servers = d
-                .models
-                .iter()
-                .map(|m| {
-                    let s = Server {
-                        name: m.name.clone(),
-                        port: AtomicU16::new(0),
-                        child: Mutex::new(None),
-                        log: dir.join(format!("{}.log", m.name)),
-                        inflight: AtomicUsize::new(0),
-                        state: Mutex::new(State::Preparing),
-                    };
-                    (m.name.clone(), Arc::new(s))
-                })
-                .collect();
-            let v = Arc::new(Version {
-                servers,
-                started: Instant::now(),
-                dir: dir.clone(),
-            });
-            live.insert(key, v.clone());
-            v
-        };
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(|e| failed(&d.endpoint, "deploy", e))?;
-        for m in &d.models {
-            if let Some(server) = version.servers.get(&m.name) {
-                let me = self.clone();
-                let (server, model, dir) = (server.clone(), m.clone(), dir.clone());
-                tokio::spawn(async move { me.start(server, model, dir).await });
-            }
-        }
-        Ok(())
-    }
-
-    async fn status(&self, d: &Deployment) -> Result<DeployStatus, ServingError> {
-        let Some(v) = self.version(&d.endpoint, d.version) else {
-            return Ok(DeployStatus::Absent);
-        };
-        let mut all_ready = true;
-        for s in v.servers.values() {
-            match s.state() {
-                State::Starting => self.probe(s, v.started).await,
-                State::Preparing if v.started.elapsed() > self.settings.start_timeout => {
-                    s.set(State::Failed(format!(
-                        "the files of {} did not arrive within {:?}",
-                        s.name, self.settings.start_timeout
-                    )))
-                }
-                _ => {}
-            }
-            match s.state() {
-                State::Failed(why) => return Ok(DeployStatus::Failed(why)),
-                State::Ready => {}
-                _ => all_ready = false,
-            }
-        }
-        Ok(if all_ready {
-            DeployStatus::Ready
-        } else {
-            DeployStatus::Starting
-        })
-    }
-
-    async fn invoke(
-        &self,
-        d: &Deployment,
-        model: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> Result<Answer, ServingError> {
-        let not_deployed = || ServingError::NotDeployed {
-            endpoint: d.endpoint.clone(),
-            version: d.version,
-        };
-        let Some(v) = self.version(&d.endpoint, d.version) else {
-            // Started by another process of the platform: reached through its port file.
-            let file = self
-                .settings
-                .dir
-                .join(&d.endpoint)
-                .join(format!("v{}", d.version))
-                .join(format!("{model}.port"));
-            let port: u16 = std::fs::read_to_string(&file)
-                .ok()
-                .and_then(|p| p.trim().parse().ok())
-                .ok_or_else(not_deployed)?;
-            return self
-                .post(d, port, content_type, body)
-                .await
-                .map_err(|e| match e {
-                    ServingError::Backend { .. } if !file.exists() => not_deployed(),
-                    e => e,
-                });
-        };
-        let server = v.servers.get(model).cloned().ok_or_else(not_deployed)?;
-        if server.state() != State::Ready {
-            return Err(not_deployed());
-        }
-        server.inflight.fetch_add(1, Ordering::SeqCst);
-        let _guard = InFlight(server.clone());
-        self.post(d, server.port.load(Ordering::SeqCst), content_type, body)
-            .await
-    }
-
-    async fn retire(&self, d: &Deployment) -> Result<(), ServingError> {
-        let v = self
-            .live
-            .lock()
-            .ok()
-            .and_then(|mut l| l.remove(&(d.endpoint.clone(), d.version)));
-        if let Some(v) = v {
-            self.stop(v);
-        }
-        Ok(())
-    }
-
-    async fn delete(
-        &self,
-        endpoint: &str,
-        _deployments: &[Deployment],
-    ) -> Result<(), ServingError> {
-        let gone: Vec<Arc<Version>> = match self.live.lock() {
-            Ok(mut live) => {
-                let keys: Vec<_> = live
-                    .keys()
-                    .filter(|(e, _)| e == endpoint)
-                    .cloned()
-                    .collect();
-                keys.iter().filter_map(|k| live.remove(k)).collect()
-            }
-            Err(e) => return Err(failed(endpoint, "delete", e)),
-        };
-        for v in gone {
-            self.stop(v);
-        }
-        Ok(())
     }
 }
