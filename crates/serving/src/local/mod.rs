@@ -46,13 +46,16 @@ impl LocalSettings {
     }
 }
 
+/// The versions running here, by endpoint and config version.
+type Deployed = HashMap<(String, u64), Arc<Version>>;
+
 /// Local serving (see the module's text).
 #[derive(Debug, Clone)]
 pub struct LocalScoring {
     settings: Arc<LocalSettings>,
     artifacts: Arc<dyn ArtifactStore>,
     http: reqwest::Client,
-    live: Arc<Mutex<HashMap<(String, u64), Arc<Version>>>>,
+    live: Arc<Mutex<Deployed>>,
 }
 
 pub(super) fn failed(
