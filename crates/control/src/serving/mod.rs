@@ -102,15 +102,6 @@ impl ServingEndpoints {
         })
     }
 
-    /// Checks that every served entity names a registered version that can be served.
-    async fn check(
-        &self,
-        e: &ServingEndpoint,
-        config: &EndpointConfig,
-    ) -> ControlResult<Deployment> {
-        self.deployment(e, config).await
-    }
-
     pub async fn create(
         &self,
         name: &str,
@@ -124,7 +115,7 @@ impl ServingEndpoints {
             .pending
             .clone()
             .ok_or_else(|| ControlError::InvalidState("no config".into()))?;
-        let d = self.check(&e, &pending).await?;
+        let d = self.deployment(&e, &pending).await?;
         self.docs.create(&e).await?;
         self.start(&e.name, &d).await?;
         self.get(name).await
@@ -231,7 +222,7 @@ impl ServingEndpoints {
             .pending
             .clone()
             .ok_or_else(|| ControlError::InvalidState("no config".into()))?;
-        self.check(&probe, &pending).await?;
+        self.deployment(&probe, &pending).await?;
         let (e, _) = self
             .docs
             .update::<ServingEndpoint>(&name.to_string(), |e| {
